@@ -1,0 +1,125 @@
+"""Checkpoints that are plain data, one safe loader, and weight-name mapping from timm.
+
+torch ≥ 2.6 loads with `weights_only=True`, which refuses what mmengine 0.10.7 pickles into every checkpoint
+(`HistoryBuffer`, numpy arrays and scalars, `collections.Counter`). Allow-listing those would also admit
+`builtins.getattr` (HistoryBuffer's bound statistic methods), i.e. code execution. Instead:
+- `PlainCheckpointHook` turns those objects into tagged plain data (lists, numbers, tensors) just before a save;
+- `load_checkpoint` (also registered as mmengine's loader for local files) always uses `weights_only=True`, refuses
+  anything else with a one-line error, and turns the tagged data back into mmengine's objects.
+"""
+import collections
+import os
+import pickle
+import re
+import zipfile
+
+import numpy as np
+import torch
+from mmengine.hooks import Hook
+from mmengine.logging import HistoryBuffer
+from mmengine.runner.checkpoint import CheckpointLoader
+
+from .registry import HOOKS
+
+_TAG = '__plain__'
+
+
+class CheckpointError(ValueError):
+    """A checkpoint that cannot be loaded safely; the message is one line naming the file."""
+
+
+def to_plain(obj):
+    """mmengine's checkpoint contents → data that `torch.load(weights_only=True)` accepts, with tags to undo it."""
+    if isinstance(obj, HistoryBuffer):
+        return {_TAG: 'HistoryBuffer', 'log_history': obj._log_history.tolist(),
+                'count_history': obj._count_history.tolist(), 'max_length': obj.max_length}
+    if isinstance(obj, collections.Counter):
+        return {_TAG: 'Counter', 'items': {k: to_plain(v) for k, v in obj.items()}}
+    if isinstance(obj, np.ndarray) and obj.dtype != object:
+        return {_TAG: 'ndarray', 'data': torch.from_numpy(np.ascontiguousarray(obj))}
+    if isinstance(obj, np.generic):
+        return obj.item()
+    if isinstance(obj, dict):
+        return type(obj)((k, to_plain(v)) for k, v in obj.items())
+    if isinstance(obj, (list, tuple)) and not hasattr(obj, '_fields'):
+        return type(obj)(to_plain(v) for v in obj)
+    return obj
+
+
+def from_plain(obj):
+    """Inverse of `to_plain`."""
+    if isinstance(obj, dict):
+        kind = obj.get(_TAG)
+        if kind == 'HistoryBuffer':
+            return HistoryBuffer(obj['log_history'], obj['count_history'], obj['max_length'])
+        if kind == 'Counter':
+            return collections.Counter({k: from_plain(v) for k, v in obj['items'].items()})
+        if kind == 'ndarray':
+            return obj['data'].numpy()
+        return type(obj)((k, from_plain(v)) for k, v in obj.items())
+    if isinstance(obj, (list, tuple)):
+        return type(obj)(from_plain(v) for v in obj)
+    return obj
+
+
+def load_checkpoint(path: str, map_location='cpu'):
+    """Load a `.pth`/`.pt` (torch, `weights_only=True`) or `.safetensors` file; never runs code from it."""
+    path = os.path.expanduser(str(path))
+    if not os.path.isfile(path):
+        raise CheckpointError(f'{path}: no such checkpoint file')
+    if path.endswith('.safetensors'):
+        from safetensors.torch import load_file
+        device = map_location if isinstance(map_location, (str, torch.device)) else 'cpu'
+        try:
+            return load_file(path, device=str(device))
+        except Exception as err:  # safetensors raises its own error types
+            raise CheckpointError(f'{path}: not a readable safetensors file ({_first_line(err)})') from None
+    try:
+        checkpoint = torch.load(path, map_location=map_location, weights_only=True)
+    except pickle.UnpicklingError as err:
+        found = re.search(r'GLOBAL (\S+)', str(err)) or re.search(r'global (\S+)', str(err), re.IGNORECASE)
+        what = found.group(1) if found else _first_line(err)
+        raise CheckpointError(f'{path}: refused: it holds {what}, which is not plain data (only tensors, numbers, '
+                              f'strings and containers are loaded, weights_only=True)') from None
+    except (RuntimeError, EOFError, zipfile.BadZipFile) as err:
+        raise CheckpointError(f'{path}: not a readable torch checkpoint ({_first_line(err)})') from None
+    return from_plain(checkpoint)
+
+
+def _first_line(err: Exception) -> str:
+    text = str(err).strip()
+    return text.splitlines()[0] if text else type(err).__name__
+
+
+# Every local path that mmengine loads (Runner.resume, load_from, init_cfg=Pretrained) goes through the safe loader.
+CheckpointLoader.register_scheme(prefixes='', force=True)(load_checkpoint)
+
+
+@HOOKS.register_module()
+class PlainCheckpointHook(Hook):
+    """Make every checkpoint the Runner saves plain data, so that `load_checkpoint` can resume from it."""
+    priority = 'LOWEST'  # after every other hook has added its part
+
+    def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
+        plain = to_plain(checkpoint)
+        checkpoint.clear()
+        checkpoint.update(plain)
+
+
+def timm_to_tricks(state_dict: dict) -> dict:
+    """Rename a timm ResNet state dict (`resnet50`, `resnet50c`, `resnet50d`, …) to `tricks.ResNet`'s names.
+
+    The blocks share torchvision's names; only timm's deep stem differs: `conv1.{0,1,3,4,6}` + `bn1` → mmdet's
+    `stem.{0,1,3,4,6,7}`. The classifier (`fc.*`) is dropped.
+    """
+    deep = any(k.startswith('conv1.0.') for k in state_dict)
+    renamed = {}
+    for key, value in state_dict.items():
+        if key.startswith('fc.'):
+            continue
+        if deep and key.startswith('conv1.'):
+            key = 'stem.' + key[len('conv1.'):]
+        elif deep and key.startswith('bn1.'):
+            key = 'stem.7.' + key[len('bn1.'):]
+        renamed[key] = value
+    return renamed
