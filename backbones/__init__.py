@@ -1,7 +1,8 @@
 """Backbones of the suite. Importing this package registers them in the `tricks` scope."""
-from . import checkpoint  # noqa: F401  (registers the checkpoint hooks and the safe local loader)
+from . import checkpoint  # noqa: F401  (registers PlainCheckpointHook and the safe loader for local files)
 from .nfnet import NFNet
+from .presets import PRESETS, build_backbone
 from .registry import MODELS, SCOPE
-from .resnet import ResNet
+from .resnet import ResNet, ResNetV1c, ResNetV1d
 
-__all__ = ['MODELS', 'SCOPE', 'NFNet', 'ResNet']
+__all__ = ['MODELS', 'PRESETS', 'SCOPE', 'NFNet', 'ResNet', 'ResNetV1c', 'ResNetV1d', 'build_backbone']

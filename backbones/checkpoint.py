@@ -19,13 +19,10 @@ from mmengine.hooks import Hook
 from mmengine.logging import HistoryBuffer
 from mmengine.runner.checkpoint import CheckpointLoader
 
+from .errors import CheckpointError
 from .registry import HOOKS
 
 _TAG = '__plain__'
-
-
-class CheckpointError(ValueError):
-    """A checkpoint that cannot be loaded safely; the message is one line naming the file."""
 
 
 def to_plain(obj):

@@ -10,8 +10,9 @@ import timm
 import torch
 from mmengine.model import BaseModule
 
+from .errors import BackboneArgError
 from .registry import MODELS
-from .resnet import _normalise_indices
+from .conventions import check_frozen_stages, init_cfg_with_pretrained, normalise_out_indices
 
 
 @MODELS.register_module()
@@ -27,24 +28,24 @@ class NFNet(BaseModule):
         frozen_stages: freeze the stem (0) and stages 1..frozen_stages; -1 freezes nothing.
         output_stride: 32, 16 or 8 (8 = dilated last two stages, FCN's D8).
         drop_path_rate: stochastic depth (0.25 for NFNet-F0 in the NFNet paper).
+        pretrained: mmdet's deprecated spelling of init_cfg=dict(type='Pretrained', ...).
     """
 
     def __init__(self, arch: str = 'nfnet_f0', out_indices: Sequence[int] = (0, 1, 2, 3), frozen_stages: int = -1,
-                 output_stride: int = 32, drop_path_rate: float = 0.0, init_cfg: dict | list | None = None):
-        super().__init__(init_cfg=init_cfg)
+                 output_stride: int = 32, drop_path_rate: float = 0.0, pretrained: str | None = None,
+                 init_cfg: dict | list | None = None):
+        super().__init__(init_cfg=init_cfg_with_pretrained(pretrained, init_cfg))
         if arch not in timm.list_models(module='nfnet'):
-            raise ValueError(f'NFNet: unknown arch {arch!r}; expected a timm NF-net such as nf_resnet50, nfnet_f0, '
+            raise BackboneArgError(f'NFNet: unknown arch {arch!r}; expected a timm NF-net such as nf_resnet50, nfnet_f0, '
                              f'dm_nfnet_f0')
         if output_stride not in (8, 16, 32):
-            raise ValueError(f'NFNet: output_stride={output_stride!r} must be 8, 16 or 32')
+            raise BackboneArgError(f'NFNet: output_stride={output_stride!r} must be 8, 16 or 32')
         net = timm.create_model(arch, pretrained=False, num_classes=0, output_stride=output_stride,
                                 drop_path_rate=drop_path_rate)
         num_stages = len(net.stages)
-        if not -1 <= frozen_stages <= num_stages:
-            raise ValueError(f'NFNet: frozen_stages={frozen_stages!r} must be in -1..{num_stages}')
         self.arch = arch
-        self.out_indices = _normalise_indices(out_indices, num_stages)
-        self.frozen_stages = frozen_stages
+        self.out_indices = normalise_out_indices(out_indices, num_stages)
+        self.frozen_stages = check_frozen_stages(frozen_stages, num_stages)
         self.stem, self.stages, self.final_conv, self.final_act = net.stem, net.stages, net.final_conv, net.final_act
         stage_channels = [info['num_chs'] for info in net.feature_info[1:]]
         self.out_channels = tuple(stage_channels[i] for i in self.out_indices)

@@ -15,9 +15,12 @@ from typing import NamedTuple, Sequence
 
 import torch
 import torch.nn as nn
+import torch.utils.checkpoint
 from mmengine.model import BaseModule
 from torch.nn.modules.batchnorm import _BatchNorm
 
+from .conventions import check_frozen_stages, init_cfg_with_pretrained, normalise_out_indices
+from .errors import BackboneArgError, UnknownDepthError
 from .norm import build_norm
 from .registry import MODELS
 
@@ -44,14 +47,48 @@ def conv1x1(in_channels: int, out_channels: int, stride: int = 1) -> nn.Conv2d:
     return nn.Conv2d(in_channels, out_channels, 1, stride, bias=False)
 
 
-class BasicBlock(nn.Module):
+class ResidualBlock(nn.Module):
+    """relu(residual(x) + shortcut(x)). Norms are `bn1, bn2, …` (torchvision, timm); mmdet's `norm1, …` alias them."""
+    expansion: int
+    downsample: nn.Module | None
+    with_cp: bool
+
+    def residual(self, x: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError
+
+    @property
+    def last_norm(self) -> nn.Module:
+        """The norm that zero-γ zeroes: the block then starts as its shortcut."""
+        raise NotImplementedError
+
+    @property
+    def norm1(self) -> nn.Module:
+        return self.bn1
+
+    @property
+    def norm2(self) -> nn.Module:
+        return self.bn2
+
+    def _forward(self, x: torch.Tensor) -> torch.Tensor:
+        identity = x if self.downsample is None else self.downsample(x)
+        return self.relu(self.residual(x) + identity)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.with_cp and x.requires_grad:
+            return torch.utils.checkpoint.checkpoint(self._forward, x, use_reentrant=False)
+        return self._forward(x)
+
+
+class BasicBlock(ResidualBlock):
     """Two 3×3 convs (ResNet-18/34). As in mmdet/mmseg, only the first conv is dilated."""
     expansion = 1
 
     def __init__(self, in_channels: int, channels: int, stride: int = 1, dilation: int = 1,
-                 downsample: nn.Module | None = None, stride_in_1x1: bool = False, norm_cfg: dict | None = None):
+                 downsample: nn.Module | None = None, stride_in_1x1: bool = False, norm_cfg: dict | None = None,
+                 with_cp: bool = False):
         super().__init__()
         norm_cfg = norm_cfg or dict(type='BN')
+        self.with_cp = with_cp
         self.conv1 = conv3x3(in_channels, channels, stride, dilation)
         self.bn1 = build_norm(norm_cfg, channels)
         self.conv2 = conv3x3(channels, channels)
@@ -63,21 +100,20 @@ class BasicBlock(nn.Module):
     def last_norm(self) -> nn.Module:
         return self.bn2
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        identity = x if self.downsample is None else self.downsample(x)
-        out = self.relu(self.bn1(self.conv1(x)))
-        out = self.bn2(self.conv2(out))
-        return self.relu(out + identity)
+    def residual(self, x: torch.Tensor) -> torch.Tensor:
+        return self.bn2(self.conv2(self.relu(self.bn1(self.conv1(x)))))
 
 
-class Bottleneck(nn.Module):
+class Bottleneck(ResidualBlock):
     """1×1 reduce → 3×3 → 1×1 expand (ResNet-50/101/152); the stride sits in the 3×3 unless `stride_in_1x1` (a)."""
     expansion = 4
 
     def __init__(self, in_channels: int, channels: int, stride: int = 1, dilation: int = 1,
-                 downsample: nn.Module | None = None, stride_in_1x1: bool = False, norm_cfg: dict | None = None):
+                 downsample: nn.Module | None = None, stride_in_1x1: bool = False, norm_cfg: dict | None = None,
+                 with_cp: bool = False):
         super().__init__()
         norm_cfg = norm_cfg or dict(type='BN')
+        self.with_cp = with_cp
         stride_1x1, stride_3x3 = (stride, 1) if stride_in_1x1 else (1, stride)
         self.conv1 = conv1x1(in_channels, channels, stride_1x1)
         self.bn1 = build_norm(norm_cfg, channels)
@@ -92,12 +128,14 @@ class Bottleneck(nn.Module):
     def last_norm(self) -> nn.Module:
         return self.bn3
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        identity = x if self.downsample is None else self.downsample(x)
+    @property
+    def norm3(self) -> nn.Module:
+        return self.bn3
+
+    def residual(self, x: torch.Tensor) -> torch.Tensor:
         out = self.relu(self.bn1(self.conv1(x)))
         out = self.relu(self.bn2(self.conv2(out)))
-        out = self.bn3(self.conv3(out))
-        return self.relu(out + identity)
+        return self.bn3(self.conv3(out))
 
 
 def make_deep_stem(in_channels: int, channels: int, norm_cfg: dict) -> nn.Sequential:
@@ -125,27 +163,17 @@ def resolve_variant(variant: str | None, style: str | None, deep_stem: bool | No
     + avg_down → d) so that inherited mmdet/mmseg backbone dicts keep their meaning."""
     if variant is not None:
         if variant not in VARIANTS:
-            raise ValueError(f'ResNet: unknown variant {variant!r}; expected one of {", ".join(VARIANTS)}')
+            raise BackboneArgError(f'ResNet: unknown variant {variant!r}; expected one of {", ".join(VARIANTS)}')
         return variant
     style = style or 'pytorch'
     if style not in ('pytorch', 'caffe'):
-        raise ValueError(f"ResNet: unknown style {style!r}; expected 'pytorch' or 'caffe'")
+        raise BackboneArgError(f"ResNet: unknown style {style!r}; expected 'pytorch' or 'caffe'")
     wanted = Variant(stride_in_1x1=style == 'caffe', deep_stem=bool(deep_stem), avg_down=bool(avg_down))
     for name, spec in VARIANTS.items():
         if spec == wanted:
             return name
-    raise ValueError(f'ResNet: style={style!r}, deep_stem={deep_stem}, avg_down={avg_down} is none of the variants '
+    raise BackboneArgError(f'ResNet: style={style!r}, deep_stem={deep_stem}, avg_down={avg_down} is none of the variants '
                      f'a/b/c/d; pass variant= instead')
-
-
-def _normalise_indices(out_indices: Sequence[int], num_stages: int) -> tuple[int, ...]:
-    if isinstance(out_indices, int):
-        out_indices = (out_indices,)
-    bad = [i for i in out_indices if not -num_stages <= i < num_stages]
-    if bad:
-        raise ValueError(f'out_indices {tuple(out_indices)}: {bad[0]} is out of range for num_stages={num_stages} '
-                         f'(valid: 0..{num_stages - 1} or negative)')
-    return tuple(sorted({i % num_stages for i in out_indices}))
 
 
 @MODELS.register_module()
@@ -164,6 +192,8 @@ class ResNet(BaseModule):
         norm_cfg: dict(type='BN'|'SyncBN'|'GN', requires_grad=...).
         norm_eval: keep every BatchNorm in eval mode while training (frozen statistics for fine-tuning).
         zero_init_residual: zero-γ: the last norm of every block starts at γ = 0, so each block starts as identity.
+        with_cp: recompute each block's activations in the backward pass (activation checkpointing): less memory.
+        style, deep_stem, avg_down, pretrained: mmdet's spelling, accepted so that stock configs build.
         init_cfg: mmengine init config, e.g. dict(type='Pretrained', checkpoint=..., prefix='backbone.').
     """
     arch_settings = {
@@ -179,28 +209,26 @@ class ResNet(BaseModule):
                  strides: Sequence[int] = (1, 2, 2, 2), dilations: Sequence[int] = (1, 1, 1, 1),
                  contract_dilation: bool = False, out_indices: Sequence[int] = (0, 1, 2, 3), frozen_stages: int = -1,
                  norm_cfg: dict | None = None, norm_eval: bool = False, zero_init_residual: bool = False,
-                 style: str | None = None, deep_stem: bool | None = None, avg_down: bool | None = None,
-                 init_cfg: dict | list | None = None):
-        super().__init__(init_cfg=init_cfg)
+                 with_cp: bool = False, style: str | None = None, deep_stem: bool | None = None,
+                 avg_down: bool | None = None, pretrained: str | None = None, init_cfg: dict | list | None = None):
+        super().__init__(init_cfg=init_cfg_with_pretrained(pretrained, init_cfg))
         if depth not in self.arch_settings:
-            raise ValueError(f'ResNet: unsupported depth {depth!r}; expected one of '
+            raise UnknownDepthError(f'ResNet: unsupported depth {depth!r}; expected one of '
                              f'{", ".join(map(str, self.arch_settings))}')
         if not 1 <= num_stages <= 4:
-            raise ValueError(f'ResNet: num_stages={num_stages!r} must be in 1..4')
+            raise BackboneArgError(f'ResNet: num_stages={num_stages!r} must be in 1..4')
         if len(strides) < num_stages or len(dilations) < num_stages:
-            raise ValueError(f'ResNet: strides {tuple(strides)} and dilations {tuple(dilations)} need one entry per '
+            raise BackboneArgError(f'ResNet: strides {tuple(strides)} and dilations {tuple(dilations)} need one entry per '
                              f'stage (num_stages={num_stages})')
-        if not -1 <= frozen_stages <= num_stages:
-            raise ValueError(f'ResNet: frozen_stages={frozen_stages!r} must be in -1..{num_stages}')
         self.depth = depth
         self.variant = resolve_variant(variant, style, deep_stem, avg_down)
         spec = VARIANTS[self.variant]
-        self.out_indices = _normalise_indices(out_indices, num_stages)
-        self.frozen_stages = frozen_stages
+        self.out_indices = normalise_out_indices(out_indices, num_stages)
+        self.frozen_stages = check_frozen_stages(frozen_stages, num_stages)
         self.norm_eval = norm_eval
         self.zero_init_residual = zero_init_residual
         norm_cfg = norm_cfg or dict(type='BN', requires_grad=True)
-        stem_channels = stem_channels or base_channels
+        self.stem_channels = stem_channels = stem_channels or base_channels
 
         if spec.deep_stem:
             self.stem = make_deep_stem(in_channels, stem_channels, norm_cfg)
@@ -223,8 +251,8 @@ class ResNet(BaseModule):
             if strides[i] != 1 or channels_in != channels_out:
                 downsample = make_shortcut(channels_in, channels_out, strides[i], spec.avg_down, norm_cfg)
             blocks = [block(channels_in, channels, strides[i], first_dilation, downsample, spec.stride_in_1x1,
-                            norm_cfg)]
-            blocks += [block(channels_out, channels, 1, dilation, None, spec.stride_in_1x1, norm_cfg)
+                            norm_cfg, with_cp)]
+            blocks += [block(channels_out, channels, 1, dilation, None, spec.stride_in_1x1, norm_cfg, with_cp)
                        for _ in range(1, stage_blocks[i])]
             name = f'layer{i + 1}'
             self.add_module(name, nn.Sequential(*blocks))
@@ -246,8 +274,13 @@ class ResNet(BaseModule):
                 nn.init.zeros_(m.bias)
         if self.zero_init_residual:
             for m in self.modules():
-                if isinstance(m, (BasicBlock, Bottleneck)):
+                if isinstance(m, ResidualBlock):
                     nn.init.zeros_(m.last_norm.weight)
+
+    @property
+    def norm1(self) -> nn.Module:
+        """mmdet's name of the 7×7 stem's norm (variants a, b)."""
+        return self.bn1
 
     def _stem_modules(self) -> list[nn.Module]:
         return [self.stem] if hasattr(self, 'stem') else [self.conv1, self.bn1]
@@ -279,3 +312,19 @@ class ResNet(BaseModule):
             if i in self.out_indices:
                 outs.append(x)
         return tuple(outs)
+
+
+@MODELS.register_module()
+class ResNetV1c(ResNet):
+    """mmseg's and mmdet's name for variant c, so that their configs' `type='ResNetV1c'` maps one-to-one."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**{'variant': 'c', **kwargs})
+
+
+@MODELS.register_module()
+class ResNetV1d(ResNet):
+    """mmseg's and mmdet's name for variant d."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**{'variant': 'd', **kwargs})

@@ -11,14 +11,15 @@
 #   TRICKS_PYTHON       interpreter to build the venv from          (default: python3.11)
 #   TRICKS_CACHE        root of the per-user cache                  (default: ${XDG_CACHE_HOME:-~/.cache}/bag-of-tricks)
 #   TRICKS_VENV         the virtual environment                     (default: $TRICKS_CACHE/venv-<hash of the pins>)
-#   TRICKS_WHEEL_CACHE  folders (':'-separated) searched for an mmcv wheel; built wheels go to the first writable one
-#                       (default: $TRICKS_CACHE/wheels)
+#   TRICKS_WHEEL_CACHE  extra folders (':'-separated) searched for an mmcv wheel after $TRICKS_CACHE/wheels, where
+#                       built wheels are stored (CI adds ../shared/wheels)
 set -euo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 py=${TRICKS_PYTHON:-python3.11}
 cache=${TRICKS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/bag-of-tricks}
-wheel_dirs=${TRICKS_WHEEL_CACHE:-$cache/wheels}
+own_wheels=$cache/wheels
+wheel_dirs=$own_wheels${TRICKS_WHEEL_CACHE:+:$TRICKS_WHEEL_CACHE}
 
 log() { printf '[env] %s\n' "$*" >&2; }
 die() { printf '[env] error: %s\n' "$*" >&2; exit 1; }
@@ -95,14 +96,9 @@ install_mmcv() {
             log "  refused: its compiled ops do not work here"
         done
     done
-    local out=""
-    for dir in "${dirs[@]}"; do
-        if mkdir -p "$dir" 2>/dev/null && [ -w "$dir" ]; then out=$dir; break; fi
-    done
-    [ -n "$out" ] || die "no writable folder in TRICKS_WHEEL_CACHE=$wheel_dirs to store the mmcv build"
     local flavour=cpu
     "$vpy" -c 'import torch, sys; sys.exit(0 if torch.cuda.is_available() else 1)' && flavour=cuda
-    out=$out/$(sed 's/==/-/' <<<"$torch_pin")-$flavour
+    local out=$own_wheels/$(sed 's/==/-/' <<<"$torch_pin")-$flavour
     build_mmcv "$out"
     "$vpy" -m pip install -q --force-reinstall --no-deps "$out"/mmcv-"$mmcv_version"-*.whl
     mmcv_ok || die "the mmcv build in $out has no working compiled ops (mmcv._ext)"

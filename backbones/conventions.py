@@ -1,0 +1,36 @@
+"""Argument conventions shared by every backbone family (`ResNet`, `NFNet`), in OpenMMLab's spelling."""
+import warnings
+from typing import Sequence
+
+from .errors import BackboneArgError
+
+
+def normalise_out_indices(out_indices: int | Sequence[int], num_stages: int) -> tuple[int, ...]:
+    """Sorted stage indices; negative ones count from the last stage."""
+    if isinstance(out_indices, int):
+        out_indices = (out_indices,)
+    bad = [i for i in out_indices if not -num_stages <= i < num_stages]
+    if bad:
+        raise BackboneArgError(f'out_indices {tuple(out_indices)}: {bad[0]} is out of range for '
+                               f'num_stages={num_stages} (valid: 0..{num_stages - 1} or negative)')
+    return tuple(sorted({i % num_stages for i in out_indices}))
+
+
+def check_frozen_stages(frozen_stages: int, num_stages: int) -> int:
+    if not -1 <= frozen_stages <= num_stages:
+        raise BackboneArgError(f'frozen_stages={frozen_stages!r} must be in -1..{num_stages}')
+    return frozen_stages
+
+
+def init_cfg_with_pretrained(pretrained: str | None, init_cfg: dict | list | None) -> dict | list | None:
+    """mmdet/mmseg's deprecated `pretrained=` → `init_cfg`. mmseg's segmentors still pass their model-level
+    `pretrained` down to the backbone, so stock configs need it accepted."""
+    if pretrained is None:
+        return init_cfg
+    if not isinstance(pretrained, str):
+        raise TypeError(f'pretrained must be a str or None, got {type(pretrained).__name__}')
+    if init_cfg is not None:
+        raise BackboneArgError(f'pretrained={pretrained!r} and init_cfg are both set; keep only init_cfg')
+    warnings.warn('pretrained= is deprecated, use init_cfg=dict(type="Pretrained", checkpoint=...)',
+                  DeprecationWarning, stacklevel=3)
+    return dict(type='Pretrained', checkpoint=pretrained)
