@@ -9,6 +9,7 @@ from mmengine.registry import DATASETS as MMENGINE_DATASETS
 from mmengine.registry import HOOKS as MMENGINE_HOOKS
 from mmengine.registry import METRICS as MMENGINE_METRICS
 from mmengine.registry import MODELS as MMENGINE_MODELS
+from mmengine.registry import OPTIM_WRAPPER_CONSTRUCTORS as MMENGINE_OPTIM_WRAPPER_CONSTRUCTORS
 from mmengine.registry import OPTIM_WRAPPERS as MMENGINE_OPTIM_WRAPPERS
 from mmengine.registry import TRANSFORMS as MMENGINE_TRANSFORMS
 from mmengine.registry import Registry
@@ -20,9 +21,10 @@ def _child(name: str, parent: Registry, locations: list[str]) -> Registry:
     return Registry(name, parent=parent, scope=SCOPE, locations=locations)
 
 
-MODELS = _child('model', MMENGINE_MODELS, ['backbones'])
-HOOKS = _child('hook', MMENGINE_HOOKS, ['backbones.checkpoint'])
-DATASETS = _child('dataset', MMENGINE_DATASETS, [])
-TRANSFORMS = _child('transform', MMENGINE_TRANSFORMS, [])
-METRICS = _child('metric', MMENGINE_METRICS, [])
-OPTIM_WRAPPERS = _child('optim_wrapper', MMENGINE_OPTIM_WRAPPERS, [])
+MODELS = _child('model', MMENGINE_MODELS, ['backbones', 'cls'])
+HOOKS = _child('hook', MMENGINE_HOOKS, ['backbones.checkpoint', 'cls'])
+DATASETS = _child('dataset', MMENGINE_DATASETS, ['cls'])
+TRANSFORMS = _child('transform', MMENGINE_TRANSFORMS, ['cls'])
+METRICS = _child('metric', MMENGINE_METRICS, ['cls'])
+OPTIM_WRAPPERS = _child('optim_wrapper', MMENGINE_OPTIM_WRAPPERS, ['cls'])
+OPTIM_WRAPPER_CONSTRUCTORS = _child('optimizer wrapper constructor', MMENGINE_OPTIM_WRAPPER_CONSTRUCTORS, ['cls'])

@@ -104,6 +104,9 @@ install_mmcv() {
     mmcv_ok || die "the mmcv build in $out has no working compiled ops (mmcv._ext)"
 }
 
+mkdir -p "$(dirname "$venv")"
+exec 9>"$venv.lock"
+flock 9  # one set-up at a time per venv; a second caller waits, then finds it complete
 if [ ! -f "$venv/.complete" ]; then
     log "creating $venv"
     rm -rf "$venv"
@@ -119,6 +122,8 @@ if [ ! -f "$venv/.complete" ]; then
     touch "$venv/.complete"
     log "environment ready"
 fi
+flock -u 9
+exec 9>&-
 
 export PYTHONPATH="$repo${PYTHONPATH:+:$PYTHONPATH}"
 export PATH="$venv/bin:$PATH"
