@@ -1,0 +1,123 @@
+"""The image classifier: any registered backbone → global average pool → (dropout) → linear head.
+
+Batches are `dict(inputs=uint8 N×C×H×W, labels=int64 N)`. `ClsDataPreprocessor` normalises them on the device,
+turns labels into probability targets (label smoothing) and applies batch augments (mixup), so the loss always
+sees soft targets and the teacher sees exactly the (mixed) batch the student sees.
+"""
+import copy
+
+import torch
+import torch.nn as nn
+from mmengine.config import Config
+from mmengine.model import BaseDataPreprocessor, BaseModel
+
+from backbones.checkpoint import load_checkpoint
+from backbones.registry import MODELS
+
+from .losses import smooth_targets
+
+# The paper's normalisation, on 0–255 pixels.
+IMAGENET_MEAN = (123.68, 116.78, 103.94)
+IMAGENET_STD = (58.39, 57.12, 57.38)
+
+
+@MODELS.register_module()
+class ClsDataPreprocessor(BaseDataPreprocessor):
+    """uint8 images → normalised float (channels_last if asked); labels → smoothed targets; then batch augments.
+
+    Args:
+        num_classes: K, for the targets.
+        label_smoothing: ε of the paper's label smoothing (0 = one-hot), applied to training batches only.
+        batch_augments: configs of callables `(inputs, targets) -> (inputs, targets)`, e.g. [dict(type='tricks.Mixup',
+            alpha=0.2)], applied to training batches after smoothing (so mixup mixes the smoothed targets).
+        channels_last: NHWC memory layout (faster convs on CPUs with AVX-512 and on tensor cores).
+    """
+
+    def __init__(self, num_classes: int, mean=IMAGENET_MEAN, std=IMAGENET_STD, label_smoothing: float = 0.0,
+                 batch_augments: list[dict] | None = None, channels_last: bool = False):
+        super().__init__()
+        self.num_classes = num_classes
+        self.label_smoothing = label_smoothing
+        self.channels_last = channels_last
+        self.register_buffer('mean', torch.tensor(mean, dtype=torch.float32).view(1, -1, 1, 1), persistent=False)
+        self.register_buffer('std', torch.tensor(std, dtype=torch.float32).view(1, -1, 1, 1), persistent=False)
+        self.batch_augments = [MODELS.build(cfg) for cfg in batch_augments or []]
+
+    def forward(self, data: dict, training: bool = False) -> dict:
+        data = self.cast_data(data)
+        inputs = (data['inputs'].float() - self.mean) / self.std
+        if self.channels_last:
+            inputs = inputs.contiguous(memory_format=torch.channels_last)
+        labels = data['labels']
+        targets = smooth_targets(labels, self.num_classes, self.label_smoothing if training else 0.0)
+        if training:
+            for augment in self.batch_augments:
+                inputs, targets = augment(inputs, targets)
+        return dict(inputs=inputs, labels=labels, targets=targets)
+
+
+class FrozenTeacher:
+    """A trained classifier built from its own config and checkpoint, frozen, in eval mode, run under no_grad.
+
+    Kept outside the student's module tree on purpose: its weights are not saved in the student's checkpoints,
+    not seen by the optimizer, and `student.train()` cannot switch it out of eval mode.
+    """
+
+    def __init__(self, config: str, checkpoint: str):
+        cfg = Config.fromfile(config)
+        model_cfg = copy.deepcopy(cfg.model)
+        model_cfg.pop('teacher', None)
+        self.model: nn.Module = MODELS.build(model_cfg)
+        state = load_checkpoint(checkpoint)
+        self.model.load_state_dict(state.get('state_dict', state), strict=True)
+        self.model.eval().requires_grad_(False)
+
+    @torch.no_grad()
+    def __call__(self, inputs: torch.Tensor) -> torch.Tensor:
+        param = next(self.model.parameters())
+        if param.device != inputs.device:
+            self.model.to(inputs.device)
+        return self.model(inputs, mode='tensor').float()
+
+
+@MODELS.register_module()
+class ImageClassifier(BaseModel):
+    """Args:
+        backbone: a backbone config (`tricks.ResNet`, `tricks.NFNet`, …); its last returned stage is pooled.
+        num_classes: outputs of the linear head.
+        dropout: dropout before the head (NFNet-F0 uses 0.2).
+        loss: the loss config; gets (logits, targets, teacher_logits).
+        teacher: dict(config=..., checkpoint=...) for knowledge distillation, or None.
+        channels_last: keep weights and activations in NHWC.
+    """
+
+    def __init__(self, backbone: dict, num_classes: int, dropout: float = 0.0,
+                 loss: dict | None = None, teacher: dict | None = None, channels_last: bool = False,
+                 data_preprocessor: dict | None = None, init_cfg: dict | None = None):
+        data_preprocessor = {**dict(type='tricks.ClsDataPreprocessor', num_classes=num_classes,
+                                    channels_last=channels_last), **(data_preprocessor or {})}
+        super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
+        self.backbone = MODELS.build(backbone)
+        self.dropout = nn.Dropout(dropout) if dropout > 0 else nn.Identity()
+        self.head = nn.Linear(self.backbone.out_channels[-1], num_classes)
+        self.loss_fn = MODELS.build(loss or dict(type='tricks.ClassificationLoss'))
+        self.teacher = FrozenTeacher(**teacher) if teacher else None
+        self.channels_last = channels_last
+        if channels_last:
+            self.to(memory_format=torch.channels_last)
+
+    def extract_feat(self, inputs: torch.Tensor) -> torch.Tensor:
+        return self.backbone(inputs)[-1].mean((2, 3))
+
+    def forward(self, inputs: torch.Tensor, labels: torch.Tensor | None = None, targets: torch.Tensor | None = None,
+                mode: str = 'tensor'):
+        logits = self.head(self.dropout(self.extract_feat(inputs)))
+        if mode == 'tensor':
+            return logits
+        if mode == 'loss':
+            teacher_logits = self.teacher(inputs) if self.teacher is not None else None
+            return dict(loss=self.loss_fn(logits, targets, teacher_logits))
+        if mode == 'predict':
+            scores = logits.float().softmax(dim=1)
+            return [dict(scores=s, label=l) for s, l in zip(scores, labels)]
+        raise ValueError(f'ImageClassifier: unknown mode {mode!r}; expected tensor, loss or predict')
