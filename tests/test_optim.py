@@ -1,0 +1,247 @@
+"""Optimiser tricks: AGC as timm computes it, on unscaled gradients; fp16/bf16 steps that match fp32 on a CPU; no
+bias decay; and the lr schedules and linear scaling rule of the paper, checked against their closed forms."""
+import math
+from collections import OrderedDict
+from pathlib import Path
+
+import pytest
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from mmengine.config import Config
+from mmengine.logging import MessageHub
+from mmengine.optim import DefaultOptimWrapperConstructor
+from mmengine.registry import PARAM_SCHEDULERS
+from mmengine.runner import Runner
+from timm.utils.agc import adaptive_clip_grad
+
+from backbones import ResNet
+from backbones.registry import OPTIM_WRAPPER_CONSTRUCTORS, OPTIM_WRAPPERS
+from cls.optim import AGC_CLIPPED_FRACTION, OptimWrapper
+
+SCHEDULES = Path(__file__).parents[1] / 'configs/cls/_base_/schedules'
+CLIPPING, EPS = 0.01, 1e-3
+AGC = dict(type='agc', clipping=CLIPPING, eps=EPS)
+SGD_DECAY = dict(type='SGD', lr=0.1, momentum=0.9, weight_decay=1e-4)
+
+
+# AGC ------------------------------------------------------------------------------------------------------------------
+
+def last_agc_clipped_fraction() -> float:
+    return MessageHub.get_current_instance().get_scalar(AGC_CLIPPED_FRACTION).current()
+
+
+def param_with_grad_ratios(shape: tuple, ratios: list[float], zero_unit: int | None = None) -> nn.Parameter:
+    """A parameter whose units have ‖G_i‖ = ratio_i · λ·max(‖W_i‖, ε): ratio > 1 must be clipped, < 1 must not.
+    Units are output rows (dim 0) for ≥ 2-D tensors, the whole tensor for 1-D ones; `zero_unit` has W_i = 0, so that
+    ε sets its threshold."""
+    gen = torch.Generator().manual_seed(math.prod(shape))
+    weight, grad = torch.randn(shape, generator=gen), torch.randn(shape, generator=gen)
+    if zero_unit is not None:
+        weight[zero_unit] = 0
+    units = (lambda t: t.reshape(1, -1)) if weight.ndim == 1 else (lambda t: t.flatten(1))
+    threshold = CLIPPING * units(weight).norm(dim=1).clamp(min=EPS)
+    scale = torch.tensor(ratios) * threshold / units(grad).norm(dim=1)
+    param = nn.Parameter(weight)
+    param.grad = (units(grad) * scale[:, None]).reshape(shape)
+    return param
+
+
+def test_agc_equals_timm_and_leaves_groups_marked_agc_false_alone():
+    body = [param_with_grad_ratios((4, 3, 3, 3), [3., 0.5, 10., 0.9], zero_unit=0),  # conv: 2 of 4 filters clipped
+            param_with_grad_ratios((5, 6), [1.5, 0.2, 4., 0.99, 1.01]),  # linear: 3 of 5 rows clipped
+            param_with_grad_ratios((4,), [2.]),  # a bias is one unit: clipped
+            param_with_grad_ratios((6,), [0.3])]  # not clipped
+    head = [param_with_grad_ratios((3, 6), [100.] * 3), param_with_grad_ratios((3,), [100.])]
+    reference = [nn.Parameter(p.detach().clone()) for p in body]
+    for ref, p in zip(reference, body):
+        ref.grad = p.grad.clone()
+    adaptive_clip_grad(reference, clip_factor=CLIPPING, eps=EPS)
+    head_grads = [p.grad.clone() for p in head]
+
+    optimizer = torch.optim.SGD([dict(params=body), dict(params=head, agc=False)], lr=0.)
+    OPTIM_WRAPPERS.build(dict(type='tricks.OptimWrapper', optimizer=optimizer, clip_grad=dict(AGC))).step()
+
+    for p, ref in zip(body, reference):
+        torch.testing.assert_close(p.grad, ref.grad, rtol=0, atol=0)
+    for p, grad in zip(head, head_grads):
+        assert torch.equal(p.grad, grad)
+    assert last_agc_clipped_fraction() == pytest.approx(6 / 11)
+
+
+# AMP ------------------------------------------------------------------------------------------------------------------
+
+def sgd_step(wrapper_type: str, **wrapper_cfg) -> tuple[list[torch.Tensor], OptimWrapper]:
+    """One SGD update of the same small conv net on the same batch: (parameter deltas, wrapper)."""
+    torch.manual_seed(0)
+    net = nn.Sequential(nn.Conv2d(3, 32, 3, padding=1, bias=False), nn.BatchNorm2d(32), nn.ReLU(),
+                        nn.Conv2d(32, 32, 3, stride=2, padding=1, bias=False), nn.BatchNorm2d(32), nn.ReLU(),
+                        nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(32, 10))
+    images, labels = torch.randn(16, 3, 16, 16), torch.randint(10, (16,))
+    before = [p.detach().clone() for p in net.parameters()]
+    optimizer = torch.optim.SGD(net.parameters(), lr=0.1, momentum=0.9)
+    wrapper = OPTIM_WRAPPERS.build(dict(type=wrapper_type, optimizer=optimizer, **wrapper_cfg))
+    with wrapper.optim_context(net):
+        loss = F.cross_entropy(net(images), labels)
+    wrapper.update_params(loss)
+    return [p.detach() - b for p, b in zip(net.parameters(), before)], wrapper
+
+
+def worst_relative_error(deltas: list[torch.Tensor], reference: list[torch.Tensor]) -> float:
+    """max over parameters of ‖Δ − Δ_ref‖ / ‖Δ_ref‖. Reduced precision costs a few % on the conv weights here: BN's
+    backward subtracts the batch means of nearly uniform gradients, which amplifies rounding."""
+    return max(float((d - r).norm() / r.norm()) for d, r in zip(deltas, reference))
+
+
+FP16_TOLERANCE, BF16_TOLERANCE = 0.03, 0.1  # fp16 keeps 3 more mantissa bits than bf16
+
+
+@pytest.mark.parametrize('dtype, tolerance', [('float16', FP16_TOLERANCE), ('bfloat16', BF16_TOLERANCE)])
+def test_mixed_precision_step_matches_fp32(dtype, tolerance):
+    fp32, _ = sgd_step('tricks.OptimWrapper')
+    mixed, wrapper = sgd_step('tricks.AmpOptimWrapper', dtype=dtype)
+    assert 1e-4 < worst_relative_error(mixed, fp32) < tolerance  # > 0: autocast did run in reduced precision
+    if dtype == 'float16':
+        assert wrapper.loss_scaler.is_enabled() and wrapper.loss_scaler.get_scale() > 1
+    else:
+        assert not wrapper.loss_scaler.is_enabled() and wrapper.state_dict()['loss_scaler'] == {}
+
+
+def test_fp16_loss_scaler_state_round_trips_through_state_dict():
+    _, trained = sgd_step('tricks.AmpOptimWrapper', dtype='float16',
+                          loss_scale=dict(init_scale=2. ** 10, growth_interval=1))
+    assert trained.loss_scaler.get_scale() == 2. ** 11  # one finite step, so dynamic scaling doubled it
+    _, fresh = sgd_step('tricks.AmpOptimWrapper', dtype='float16')
+    assert fresh.loss_scaler.state_dict() != trained.loss_scaler.state_dict()
+    fresh.load_state_dict(trained.state_dict())
+    assert fresh.loss_scaler.state_dict() == trained.loss_scaler.state_dict()
+
+
+def test_agc_under_fp16_clips_the_unscaled_gradients_like_fp32():
+    agc = dict(AGC, clipping=0.1)  # λ at which some of this net's units are clipped and some not
+    unclipped, _ = sgd_step('tricks.OptimWrapper')
+    fp32, _ = sgd_step('tricks.OptimWrapper', clip_grad=dict(agc))
+    fp32_clipped = last_agc_clipped_fraction()
+    fp16, wrapper = sgd_step('tricks.AmpOptimWrapper', dtype='float16', clip_grad=dict(agc))
+    assert wrapper.loss_scaler.get_scale() > 1
+    assert 0 < fp32_clipped < 1 and last_agc_clipped_fraction() == fp32_clipped  # the same units, so unscaled
+    assert worst_relative_error(fp32, unclipped) > 0.1  # AGC did change the update
+    assert worst_relative_error(fp16, fp32) < FP16_TOLERANCE
+
+
+# No bias decay --------------------------------------------------------------------------------------------------------
+
+def test_no_bias_decay_on_resnet18_and_head_flagged_agc_false():
+    model = nn.Sequential(OrderedDict(backbone=ResNet(depth=18, base_channels=8), head=nn.Linear(64, 10)))
+    paramwise_cfg = dict(norm_decay_mult=0., bias_decay_mult=0., custom_keys={'head': dict(agc=False)})
+    wrapper = OPTIM_WRAPPER_CONSTRUCTORS.build(dict(
+        type='tricks.ParamwiseOptimWrapperConstructor', optim_wrapper_cfg=dict(optimizer=SGD_DECAY),
+        paramwise_cfg=paramwise_cfg))(model)
+
+    names = {param: name for name, param in model.named_parameters()}
+    groups = {names[group['params'][0]]: group for group in wrapper.optimizer.param_groups}
+    assert groups.keys() == {name for name, _ in model.named_parameters()}
+    weights = {f'{name}.weight' for name, m in model.named_modules() if isinstance(m, (nn.Conv2d, nn.Linear))}
+    assert len(weights) == 21  # 20 convs of ResNet-18 (3 downsampling shortcuts) + the head
+    assert {name for name, group in groups.items() if group['weight_decay'] == 1e-4} == weights
+    assert all(group['weight_decay'] == 0 for name, group in groups.items() if name not in weights)
+    assert {name for name, group in groups.items() if group.get('agc', True) is False} == {'head.weight', 'head.bias'}
+    assert type(wrapper) is OptimWrapper
+
+    # The reason for our constructor: mmengine's lets a custom key override the other rules.
+    mmengine_wrapper = DefaultOptimWrapperConstructor(dict(optimizer=SGD_DECAY), paramwise_cfg)(model)
+    head_bias = next(g for g in mmengine_wrapper.optimizer.param_groups if g['params'][0] is model.head.bias)
+    assert head_bias['weight_decay'] == 1e-4
+
+
+# LR schedules ---------------------------------------------------------------------------------------------------------
+
+LR, ITERS_PER_EPOCH = 0.4, 4
+
+
+def lr_of_every_iteration(cfg: Config) -> list[float]:
+    """The lr each iteration trains with when mmengine's ParamSchedulerHook drives the config's schedulers: iteration-
+    based ones step after every iteration, epoch-based ones after every epoch. A scheduler without `end` ends at
+    max_epochs, as the Runner sets it."""
+    optimizer = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=LR)
+    schedulers = [PARAM_SCHEDULERS.build({'end': cfg.train_cfg.max_epochs, **scheduler},
+                                         default_args=dict(optimizer=optimizer, epoch_length=ITERS_PER_EPOCH))
+                  for scheduler in cfg.param_scheduler]
+    lrs = []
+    for _ in range(cfg.train_cfg.max_epochs):
+        for _ in range(ITERS_PER_EPOCH):
+            lrs.append(optimizer.param_groups[0]['lr'])
+            optimizer.step()
+            for scheduler in schedulers:
+                if not scheduler.by_epoch:
+                    scheduler.step()
+        for scheduler in schedulers:
+            if scheduler.by_epoch:
+                scheduler.step()
+    return lrs
+
+
+def warmup_iters(cfg: Config) -> int:
+    return cfg.warmup_epochs * ITERS_PER_EPOCH
+
+
+def warmup_lr(cfg: Config, i: int) -> float:
+    """mmengine's LinearLR at iteration i < m: lr·(s + (1 − s)·i/(m − 1)); lr·s at the first, lr at the last."""
+    m, s = warmup_iters(cfg), cfg.warmup_start_factor
+    return LR * (s + (1 - s) * i / (m - 1))
+
+
+def step_lr(cfg: Config, i: int) -> float:
+    """lr ÷ 10 at every milestone epoch passed."""
+    return LR * 0.1 ** sum(i // ITERS_PER_EPOCH >= epoch for epoch in cfg.milestones)
+
+
+def cosine_lr(cfg: Config, i: int) -> float:
+    """η_t = ½(1 + cos(πt/T))·η with t, T in iterations after the warmup."""
+    m, total = warmup_iters(cfg), cfg.max_epochs * ITERS_PER_EPOCH
+    return 0.5 * (1 + math.cos(math.pi * (i - m) / (total - m))) * LR
+
+
+def after_warmup(schedule):
+    """`schedule` from iteration m on, the linear warmup before."""
+    return lambda cfg, i: warmup_lr(cfg, i) if i < warmup_iters(cfg) else schedule(cfg, i)
+
+
+CLOSED_FORMS = {'step.py': step_lr,
+                'warmup_step.py': after_warmup(step_lr),
+                'warmup_cosine.py': after_warmup(cosine_lr)}
+
+
+@pytest.mark.parametrize('config', list(CLOSED_FORMS))
+def test_schedule_config_follows_its_closed_form_at_every_iteration(config):
+    cfg = Config.fromfile(SCHEDULES / config)
+    lrs = lr_of_every_iteration(cfg)
+    assert len(lrs) == cfg.max_epochs * ITERS_PER_EPOCH
+    assert lrs == pytest.approx([CLOSED_FORMS[config](cfg, i) for i in range(len(lrs))], rel=1e-9, abs=1e-12)
+
+
+def test_warmup_then_cosine_at_landmarks_and_paper_warmup():
+    cfg = Config.fromfile(SCHEDULES / 'warmup_cosine.py')
+    lrs = lr_of_every_iteration(cfg)
+    m = warmup_iters(cfg)
+    cosine_iters = len(lrs) - m
+    assert lrs[0] == pytest.approx(cfg.warmup_start_factor * LR)
+    assert lrs[m - 1] == pytest.approx(LR) and lrs[m] == pytest.approx(LR)
+    assert lrs[m + cosine_iters // 2] == pytest.approx(LR / 2)
+    assert 0 < lrs[-1] < 1e-4 * LR
+    # The paper warms up as lr = i·η/m at batch i = 1..m; mmengine's ramp is within one increment η/m of it.
+    assert all(abs(lr - (i + 1) * LR / m) <= LR / m for i, lr in enumerate(lrs[:m]))
+
+
+@pytest.mark.parametrize('batch_size', [64, 1024])
+def test_auto_scale_lr_is_linear_in_batch_size(tmp_path, batch_size):
+    runner = Runner(
+        model=nn.Linear(4, 2), work_dir=str(tmp_path), experiment_name=f'scale_lr_{batch_size}',
+        train_dataloader=dict(dataset=[], batch_size=batch_size, sampler=dict(type='DefaultSampler')),
+        train_cfg=dict(by_epoch=True, max_epochs=1),
+        optim_wrapper=dict(constructor='tricks.ParamwiseOptimWrapperConstructor', optimizer=SGD_DECAY,
+                           paramwise_cfg=dict(bias_decay_mult=0.)),
+        auto_scale_lr=dict(base_batch_size=256, enable=True))
+    wrapper = runner.build_optim_wrapper(runner.optim_wrapper)
+    runner.scale_lr(wrapper, runner.auto_scale_lr)
+    assert [group['lr'] for group in wrapper.optimizer.param_groups] == pytest.approx([0.1 * batch_size / 256] * 2)
