@@ -1,0 +1,173 @@
+"""ImageNet-layout folders and the paper's augmentation, for the classifier (torch, torchvision, mmengine, Pillow only).
+
+Batch format. A sample is `dict(inputs=uint8 tensor C x H x W (RGB, 0-255), labels=int)`; with
+`collate_fn=dict(type='default_collate')` (mmengine's default is `pseudo_collate`, which keeps lists) a batch is
+`dict(inputs=uint8 tensor N x C x H x W, labels=int64 tensor N)`. Images stay uint8 until the data preprocessor
+normalises them on the device; the pipeline must give every image of a batch the same size.
+
+Pipelines (paper §2; sizes are arguments, so 32-px sets use e.g. `size=32` and `ResizeShorter(size=32)`):
+    train: [dict(type='tricks.RandomResizedCrop', size=224), dict(type='tricks.RandomHorizontalFlip'),
+            dict(type='tricks.ColorJitter'), dict(type='tricks.PCALighting')]
+    val:   [dict(type='tricks.ResizeShorter', size=256), dict(type='tricks.CenterCrop', size=224)]
+Each is torchvision's v2 transform with the paper's values as defaults (PCALighting is ours); a transform gets the
+whole sample dict and changes only `inputs`. Transforms must not modify `inputs` in place: with
+`cache_decoded=True` it is the cached tensor.
+"""
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import torch
+from mmengine.dataset import BaseDataset
+from PIL import Image
+from torchvision.transforms import v2
+
+from backbones.registry import DATASETS, TRANSFORMS
+
+IMAGE_EXTENSIONS = frozenset({'.jpg', '.jpeg', '.png', '.bmp', '.webp', '.tif', '.tiff'})
+# AlexNet's PCA of ImageNet RGB pixels (0-255), as GluonCV uses them: columns of EIGVEC are the eigenvectors.
+IMAGENET_EIGVAL = (55.46, 4.794, 1.148)
+IMAGENET_EIGVEC = ((-0.5675, 0.7192, 0.4009),
+                   (-0.5808, -0.0045, -0.8140),
+                   (-0.5836, -0.6948, 0.4203))
+
+
+class ImageFolderError(ValueError):
+    """A problem with an image folder, in one line that names the file or folder."""
+
+
+def find_classes(split_dir: Path, expected: Sequence[str] | None = None) -> list[str]:
+    """Class names = sorted sub-folder names; with `expected`, the folders must be exactly those (order kept)."""
+    if not split_dir.is_dir():
+        raise ImageFolderError(f'{split_dir}: split folder not found')
+    found = sorted(d.name for d in split_dir.iterdir() if d.is_dir() and not d.name.startswith('.'))
+    if not found:
+        raise ImageFolderError(f'{split_dir}: no class folders')
+    if expected is None:
+        return found
+    missing, unexpected = sorted(set(expected) - set(found)), sorted(set(found) - set(expected))
+    if missing or unexpected:
+        raise ImageFolderError(f'{split_dir}: class folders differ from the expected classes '
+                               f'(missing: {", ".join(missing) or "-"}; unexpected: {", ".join(unexpected) or "-"})')
+    return list(expected)
+
+
+def list_images(class_dir: Path) -> list[Path]:
+    """Image files under a class folder, sorted; dot-files (e.g. macOS `._x.jpg` forks) are not images."""
+    files = sorted(p for p in class_dir.rglob('*')
+                   if p.suffix.lower() in IMAGE_EXTENSIONS and not p.name.startswith('.') and p.is_file())
+    if not files:
+        raise ImageFolderError(f'{class_dir}: class folder has no images ({", ".join(sorted(IMAGE_EXTENSIONS))})')
+    return files
+
+
+def verify_image(path: str | Path) -> None:
+    """Cheap up-front check that the header parses (PNG: its checksums too); JPEG data cut short shows when decoded."""
+    try:
+        with Image.open(path) as image:
+            image.verify()
+    except Exception as err:  # Pillow raises many types (OSError, SyntaxError, struct.error, ...) for bad files
+        raise ImageFolderError(f'{path}: not a readable image ({type(err).__name__}: {err})') from None
+
+
+def decode_image(path: str | Path) -> torch.Tensor:
+    """RGB uint8 tensor C x H x W (grey, palette and alpha images are converted to RGB)."""
+    try:
+        with Image.open(path) as image:
+            rgb = np.array(image.convert('RGB'))
+    except Exception as err:  # as in verify_image
+        raise ImageFolderError(f'{path}: cannot decode image ({type(err).__name__}: {err})') from None
+    return torch.from_numpy(rgb).permute(2, 0, 1).contiguous()
+
+
+@DATASETS.register_module()
+class ImageFolder(BaseDataset):
+    """`data_root/<split>/<class>/*.<image extension>`, checked when built so a bad set fails before training.
+
+    Args:
+        data_root: folder holding the split folders.
+        split: sub-folder to read, e.g. 'train', 'val' (CIFAR-10's archive: 'test').
+        classes: the expected class names, in label order (e.g. the train set's `metainfo['classes']`).
+        same_classes_as: a sibling split whose class folders this split must have, e.g. 'train' for a val set in a
+            config, where the train set's object is not at hand.
+        verify_images: check every file's header when built (cheap on small sets); otherwise a bad file is named
+            when it is loaded.
+        cache_decoded: decode every image once into memory when built (one stacked uint8 tensor when all images
+            share a size, as CIFAR-10's 32x32 do), so epochs skip decoding.
+        **kwargs: mmengine BaseDataset's (pipeline, indices, serialize_data, test_mode, max_refetch).
+    """
+
+    def __init__(self, data_root: str, split: str = 'train', classes: Sequence[str] | None = None,
+                 same_classes_as: str | None = None, verify_images: bool = False, cache_decoded: bool = False,
+                 **kwargs):
+        if classes is not None and same_classes_as is not None:
+            raise ImageFolderError('ImageFolder: give classes or same_classes_as, not both')
+        self.split_dir = Path(data_root) / split
+        if same_classes_as is not None:
+            classes = find_classes(Path(data_root) / same_classes_as)
+        self.verify_images = verify_images
+        self.cache_decoded = cache_decoded
+        self._decoded: torch.Tensor | list[torch.Tensor] = []
+        super().__init__(data_root=data_root, metainfo=dict(classes=tuple(find_classes(self.split_dir, classes))),
+                         **kwargs)
+
+    def load_data_list(self) -> list[dict]:
+        data_list = [dict(img_path=str(path), label=label)
+                     for label, name in enumerate(self.metainfo['classes'])
+                     for path in list_images(self.split_dir / name)]
+        if self.verify_images:
+            for info in data_list:
+                verify_image(info['img_path'])
+        if self.cache_decoded:
+            images = [decode_image(info['img_path']) for info in data_list]
+            same_size = len({image.shape for image in images}) == 1
+            self._decoded = torch.stack(images) if same_size else images
+            for index, info in enumerate(data_list):
+                info['cache_index'] = index  # survives `indices`/get_subset, which reorder data_list
+        return data_list
+
+    def prepare_data(self, idx: int) -> dict:
+        info = self.get_data_info(idx)
+        image = self._decoded[info['cache_index']] if self.cache_decoded else decode_image(info['img_path'])
+        return self.pipeline(dict(inputs=image, labels=info['label']))
+
+
+@TRANSFORMS.register_module()
+class PCALighting(v2.Transform):
+    """AlexNet's lighting noise, which torchvision lacks: every pixel gets EIGVEC @ (alpha * EIGVAL), alpha ~ N(0, std).
+
+    GluonCV's RandomLighting on 0-255 RGB (`rgb = np.dot(eigvec * alpha, eigval)`); uint8 in, rounded uint8 out.
+    """
+
+    _transformed_types = (torch.Tensor,)
+
+    def __init__(self, alpha_std: float = 0.1):
+        super().__init__()
+        self.alpha_std = alpha_std
+        self.eigvec, self.eigval = torch.tensor(IMAGENET_EIGVEC), torch.tensor(IMAGENET_EIGVAL)
+
+    def make_params(self, flat_inputs: list) -> dict:
+        return dict(alpha=torch.randn(3) * self.alpha_std)
+
+    def transform(self, inpt: torch.Tensor, params: dict) -> torch.Tensor:
+        if inpt.dtype != torch.uint8:
+            raise TypeError(f'PCALighting expects uint8 images on 0-255, got {inpt.dtype}')
+        shift = self.eigvec @ (params['alpha'] * self.eigval)
+        return (inpt + shift[:, None, None]).round().clamp(0, 255).to(torch.uint8)
+
+
+def _register_with_paper_defaults(name: str, transform: type, **paper_defaults) -> None:
+    """Register torchvision's transform under our scope with the paper's values as defaults (a config may override)."""
+    def build(**kwargs) -> v2.Transform:
+        return transform(**{**paper_defaults, **kwargs})
+
+    build.__doc__ = f'torchvision.transforms.v2.{transform.__name__} with defaults {paper_defaults}.'
+    TRANSFORMS.register_module(name=name, module=build)
+
+
+_register_with_paper_defaults('RandomResizedCrop', v2.RandomResizedCrop, size=224, scale=(0.08, 1.0),
+                              ratio=(3 / 4, 4 / 3))
+_register_with_paper_defaults('RandomHorizontalFlip', v2.RandomHorizontalFlip, p=0.5)
+_register_with_paper_defaults('ColorJitter', v2.ColorJitter, brightness=0.4, contrast=0.4, saturation=0.4)
+_register_with_paper_defaults('ResizeShorter', v2.Resize, size=256)  # an int size resizes the shorter side
+_register_with_paper_defaults('CenterCrop', v2.CenterCrop, size=224)

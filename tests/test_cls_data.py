@@ -1,0 +1,208 @@
+"""ImageFolder scans, validates and caches image folders; the registered transforms are the paper's augmentation."""
+import tarfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from mmengine.dataset import Compose, default_collate
+from PIL import Image
+
+from backbones.registry import DATASETS, TRANSFORMS
+from cls.data import IMAGENET_EIGVAL, IMAGENET_EIGVEC, ImageFolder, ImageFolderError, PCALighting
+
+CIFAR = Path(__file__).resolve().parents[2] / 'shared' / 'data' / 'cifar10-jpg.tar.gz'  # ../shared of the checkout
+EXTENSIONS = {'cat': ('.jpg', '.PNG', '.bmp'), 'dog': ('.jpeg', '.webp', '.tif', '.TIFF')}
+TRAIN_32 = [dict(type='tricks.RandomResizedCrop', size=32), dict(type='tricks.RandomHorizontalFlip'),
+            dict(type='tricks.ColorJitter'), dict(type='tricks.PCALighting')]
+VAL_32 = [dict(type='tricks.ResizeShorter', size=32), dict(type='tricks.CenterCrop', size=32)]
+
+
+def make_folder(root: Path, mixed_sizes: bool = True) -> Path:
+    """train/ and val/ with classes cat and dog, every image extension, and files that are not images."""
+    rng = np.random.default_rng(0)
+    for split in ('train', 'val'):
+        for name, extensions in EXTENSIONS.items():
+            for i, ext in enumerate(extensions):
+                height, width = (30, 40) if i % 2 == 0 or not mixed_sizes else (50, 36)
+                path = root / split / name / f'{i}{ext}'
+                path.parent.mkdir(parents=True, exist_ok=True)
+                Image.fromarray(rng.integers(0, 256, (height, width, 3), dtype=np.uint8)).save(path)
+    (root / 'train' / 'cat' / 'notes.txt').write_text('not an image')
+    (root / 'train' / 'cat' / '._0.jpg').write_bytes(b'a macOS resource fork, not an image')
+    return root
+
+
+@pytest.fixture
+def folder(tmp_path) -> Path:
+    return make_folder(tmp_path / 'data')
+
+
+def build(name: str, **kwargs):
+    return TRANSFORMS.build(dict(type=f'tricks.{name}', **kwargs))
+
+
+def one_line_error(make) -> str:
+    with pytest.raises(ImageFolderError) as error:
+        make()
+    assert '\n' not in str(error.value)
+    return str(error.value)
+
+
+def test_scans_every_image_extension_with_sorted_classes(folder):
+    dataset = DATASETS.build(dict(type='tricks.ImageFolder', data_root=str(folder), split='train'))
+    assert dataset.metainfo['classes'] == ('cat', 'dog')
+    infos = [dataset.get_data_info(i) for i in range(len(dataset))]
+    assert [Path(info['img_path']).name for info in infos] == ['0.jpg', '1.PNG', '2.bmp',
+                                                             '0.jpeg', '1.webp', '2.tif', '3.TIFF']
+    assert [info['label'] for info in infos] == [0, 0, 0, 1, 1, 1, 1]
+
+
+def test_samples_and_batches_have_the_documented_format(folder):
+    dataset = ImageFolder(str(folder), 'train', pipeline=VAL_32)
+    sample = dataset[0]
+    assert set(sample) == {'inputs', 'labels'} and type(sample['labels']) is int
+    assert sample['inputs'].dtype == torch.uint8 and sample['inputs'].shape == (3, 32, 32)
+    batch = default_collate([dataset[i] for i in range(len(dataset))])
+    assert batch['inputs'].dtype == torch.uint8 and batch['inputs'].shape == (7, 3, 32, 32)
+    assert batch['labels'].dtype == torch.int64 and batch['labels'].tolist() == [0, 0, 0, 1, 1, 1, 1]
+
+
+def test_missing_split_folder_is_named(folder):
+    assert str(folder / 'test') in one_line_error(lambda: ImageFolder(str(folder), 'test'))
+
+
+def test_class_folder_without_images_is_named(folder):
+    (folder / 'train' / 'bird').mkdir()
+    (folder / 'train' / 'bird' / 'readme.txt').write_text('images to come')
+    assert str(folder / 'train' / 'bird') in one_line_error(lambda: ImageFolder(str(folder), 'train'))
+
+
+def test_val_classes_must_be_the_train_classes(folder):
+    (folder / 'val' / 'dog').rename(folder / 'val' / 'wolf')
+    train_classes = ImageFolder(str(folder), 'train').metainfo['classes']
+    for make in (lambda: ImageFolder(str(folder), 'val', classes=train_classes),
+                 lambda: ImageFolder(str(folder), 'val', same_classes_as='train')):
+        message = one_line_error(make)
+        assert str(folder / 'val') in message and 'missing: dog' in message and 'unexpected: wolf' in message
+
+
+def test_given_classes_set_the_label_order(folder):
+    dataset = ImageFolder(str(folder), 'val', classes=('dog', 'cat'))
+    assert [dataset.get_data_info(i)['label'] for i in range(len(dataset))] == [0, 0, 0, 0, 1, 1, 1]
+
+
+def test_bad_images_are_named_when_loaded_or_up_front(folder):
+    garbage = folder / 'train' / 'dog' / '8.jpg'
+    garbage.write_bytes(b'not a jpeg')
+    truncated = folder / 'train' / 'dog' / '9.jpg'
+    Image.fromarray(np.random.default_rng(0).integers(0, 256, (64, 64, 3), dtype=np.uint8)).save(truncated)
+    truncated.write_bytes(truncated.read_bytes()[:2000])  # the header survives, the image data does not
+
+    dataset = ImageFolder(str(folder), 'train')  # builds: files are only listed
+    paths = [dataset.get_data_info(i)['img_path'] for i in range(len(dataset))]
+    for bad in (garbage, truncated):
+        assert str(bad) in one_line_error(lambda: dataset[paths.index(str(bad))])
+    assert str(garbage) in one_line_error(lambda: ImageFolder(str(folder), 'train', verify_images=True))
+    garbage.unlink()
+    ImageFolder(str(folder), 'train', verify_images=True)  # a header check: data cut short shows when decoded
+
+
+@pytest.mark.parametrize('mixed_sizes', [True, False], ids=['list', 'stacked'])
+def test_cache_decodes_once_and_gives_the_same_samples(tmp_path, mixed_sizes):
+    root = make_folder(tmp_path / 'data', mixed_sizes)
+    plain = ImageFolder(str(root), 'train')
+    expected = [plain[i]['inputs'] for i in range(len(plain))]
+    cached = ImageFolder(str(root), 'train', cache_decoded=True)
+    for path in root.rglob('*.*'):
+        path.unlink()  # the cache no longer needs the files
+    assert all(torch.equal(cached[i]['inputs'], image) for i, image in enumerate(expected))
+    subset = cached.get_subset([3, 0])
+    assert torch.equal(subset[0]['inputs'], expected[3]) and subset[0]['labels'] == 1
+
+
+def test_registered_transforms_default_to_the_paper_values():
+    crop = build('RandomResizedCrop')
+    assert (crop.size, crop.scale, crop.ratio) == ((224, 224), (0.08, 1.0), (3 / 4, 4 / 3))
+    assert build('RandomHorizontalFlip').p == 0.5
+    jitter = build('ColorJitter')
+    assert jitter.brightness == jitter.contrast == jitter.saturation == (0.6, 1.4) and jitter.hue is None
+    assert build('ResizeShorter').size == [256] and build('CenterCrop').size == (224, 224)
+    assert build('PCALighting').alpha_std == 0.1
+    assert build('RandomResizedCrop', size=32).size == (32, 32)
+
+
+def test_train_pipeline_keeps_uint8_and_gives_the_crop_size():
+    torch.manual_seed(0)
+    pipeline = Compose(TRAIN_32)
+    for _ in range(10):
+        sample = pipeline(dict(inputs=torch.randint(0, 256, (3, 45, 60), dtype=torch.uint8), labels=3))
+        assert sample['inputs'].shape == (3, 32, 32) and sample['inputs'].dtype == torch.uint8
+        assert sample['labels'] == 3
+
+
+def test_jitter_factors_are_uniform_in_0_6_to_1_4():
+    torch.manual_seed(0)
+    grey = torch.full((3, 4, 4), 100, dtype=torch.uint8)
+    jitter = build('ColorJitter')
+    draws = [jitter.make_params([grey]) for _ in range(500)]
+    for key in ('brightness_factor', 'contrast_factor', 'saturation_factor'):
+        factors = torch.tensor([draw[key] for draw in draws])
+        assert 0.6 <= factors.min() < 0.65 and 1.35 < factors.max() <= 1.4
+    brightness_only = build('ColorJitter', contrast=0, saturation=0)
+    scaled = torch.tensor([brightness_only(grey)[0, 0, 0].item() for _ in range(200)])
+    assert 60 <= scaled.min() < 65 and 135 < scaled.max() <= 140  # brightness multiplies pixels by the factor
+
+
+def test_pca_lighting_adds_eigvec_times_alpha_times_eigval():
+    alpha = (0.1, -0.2, 0.05)
+    by_hand = [sum(IMAGENET_EIGVEC[c][j] * alpha[j] * IMAGENET_EIGVAL[j] for j in range(3)) for c in range(3)]
+    np.testing.assert_allclose(by_hand, np.dot(np.array(IMAGENET_EIGVEC) * alpha, IMAGENET_EIGVAL))  # GluonCV's form
+    lighting = PCALighting()
+    out = lighting.transform(torch.full((3, 2, 2), 128, dtype=torch.uint8), dict(alpha=torch.tensor(alpha)))
+    assert out.dtype == torch.uint8
+    assert out[:, 0, 0].tolist() == [round(128 + shift) for shift in by_hand] == [124, 125, 125]
+    darker, brighter = torch.tensor(alpha), -torch.tensor(alpha)  # every shift is negative for `alpha`
+    assert lighting.transform(torch.zeros(3, 1, 1, dtype=torch.uint8), dict(alpha=darker)).sum() == 0
+    assert (lighting.transform(torch.full((3, 1, 1), 255, dtype=torch.uint8), dict(alpha=brighter)) == 255).all()
+    torch.manual_seed(0)
+    alphas = torch.stack([lighting.make_params([])['alpha'] for _ in range(2000)])
+    assert abs(alphas.std().item() - 0.1) < 0.01 and abs(alphas.mean().item()) < 0.01
+    sample = lighting(dict(inputs=torch.full((3, 2, 2), 128, dtype=torch.uint8), labels=4))
+    assert sample['labels'] == 4
+
+
+def test_val_pipeline_resizes_the_shorter_side_then_center_crops():
+    image = torch.randint(0, 256, (3, 32, 48), dtype=torch.uint8)
+    out = Compose(VAL_32)(dict(inputs=image, labels=0))['inputs']
+    assert torch.equal(out, image[:, :, 8:40])  # the shorter side is 32 already: only the crop acts
+    assert build('ResizeShorter', size=32)(torch.zeros(3, 64, 96, dtype=torch.uint8)).shape == (3, 32, 48)
+    paper = Compose([dict(type='tricks.ResizeShorter'), dict(type='tricks.CenterCrop')])
+    assert paper(dict(inputs=torch.zeros(3, 300, 400, dtype=torch.uint8), labels=0))['inputs'].shape == (3, 224, 224)
+
+
+@pytest.fixture(scope='module')
+def cifar_subset(tmp_path_factory) -> Path:
+    """20 images of 3 classes per split, streamed out of the archive (the test split comes first in it)."""
+    if not CIFAR.is_file():
+        pytest.skip(f'CIFAR-10 archive not found at {CIFAR}')
+    root = tmp_path_factory.mktemp('cifar')
+    wanted = {(split, name): 20 for split in ('train', 'test') for name in ('bird', 'frog', 'dog')}
+    with tarfile.open(CIFAR) as archive:
+        for member in archive:
+            key = tuple(member.name.split('/')[1:3])
+            if member.isfile() and wanted.get(key, 0) > 0:
+                archive.extract(member, root, filter='data')
+                wanted[key] -= 1
+                if not any(wanted.values()):
+                    break
+    return root / 'cifar10'
+
+
+def test_cifar10_folders_load_with_the_cache(cifar_subset):
+    train = ImageFolder(str(cifar_subset), 'train', verify_images=True)
+    test = ImageFolder(str(cifar_subset), 'test', same_classes_as='train', cache_decoded=True, pipeline=VAL_32)
+    assert train.metainfo['classes'] == test.metainfo['classes'] == ('bird', 'dog', 'frog')
+    batch = default_collate([test[i] for i in range(len(test))])
+    assert batch['inputs'].shape == (60, 3, 32, 32) and batch['inputs'].dtype == torch.uint8
+    assert batch['labels'].bincount().tolist() == [20, 20, 20]
