@@ -5,6 +5,7 @@ turns labels into probability targets (label smoothing) and applies batch augmen
 sees soft targets and the teacher sees exactly the (mixed) batch the student sees.
 """
 import copy
+import os
 
 import torch
 import torch.nn as nn
@@ -56,6 +57,17 @@ class ClsDataPreprocessor(BaseDataPreprocessor):
         return dict(inputs=inputs, labels=labels, targets=targets)
 
 
+def last_checkpoint(path: str) -> str:
+    """A checkpoint file as is; for a work dir, the file its `last_checkpoint` pointer names (mmengine writes it)."""
+    if not os.path.isdir(path):
+        return path
+    pointer = os.path.join(path, 'last_checkpoint')
+    if not os.path.isfile(pointer):
+        raise FileNotFoundError(f'{path}: work dir has no last_checkpoint; train it first or name a checkpoint file')
+    with open(pointer) as f:
+        return f.read().strip()
+
+
 class FrozenTeacher:
     """A trained classifier built from its own config and checkpoint, frozen, in eval mode, run under no_grad.
 
@@ -64,11 +76,12 @@ class FrozenTeacher:
     """
 
     def __init__(self, config: str, checkpoint: str):
+        """`checkpoint`: a checkpoint file, or the teacher's work dir (its last saved checkpoint is used)."""
         cfg = Config.fromfile(config)
         model_cfg = copy.deepcopy(cfg.model)
         model_cfg.pop('teacher', None)
         self.model: nn.Module = MODELS.build(model_cfg)
-        state = load_checkpoint(checkpoint)
+        state = load_checkpoint(last_checkpoint(checkpoint))
         self.model.load_state_dict(state.get('state_dict', state), strict=True)
         self.model.eval().requires_grad_(False)
 

@@ -33,8 +33,11 @@ def _schedule(param_scheduler) -> dict:
     return card
 
 
-def trick_card(cfg: Config, world_size: int = 1) -> dict:
-    """The recipe a classification config resolves to: backbone, each trick and its value, epochs, batch, lr."""
+def trick_card(cfg: Config, world_size: int = 1, amp_dtype: str | None = None) -> dict:
+    """The recipe a classification config resolves to: backbone, each trick and its value, epochs, batch, lr.
+
+    `amp_dtype`: the precision the run really used; a config that leaves it to the device says 'auto'.
+    """
     model = cfg.model
     backbone = model.backbone
     preprocessor = model.get('data_preprocessor', {}) or {}
@@ -67,7 +70,8 @@ def trick_card(cfg: Config, world_size: int = 1) -> dict:
         mixup_alpha=mixup.get('alpha') if mixup else None,
         distill=dict(teacher=teacher.get('config'), temperature=loss.get('distill_temperature', 20.0),
                      hard_weight=loss.get('distill_hard_weight', 0.5)) if teacher else None,
-        amp=wrapper.get('dtype') if wrapper.get('type', '').endswith('AmpOptimWrapper') else None,
+        amp=(amp_dtype or wrapper.get('dtype') or 'auto') if wrapper.get('type', '').endswith('AmpOptimWrapper')
+        else None,
         agc=clip.get('clipping') if clip.get('type') == 'agc' else None,
     )
 
@@ -78,4 +82,6 @@ class TrickCardHook(Hook):
     priority = 'VERY_LOW'  # before PlainCheckpointHook (LOWEST) turns the checkpoint into plain data
 
     def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
-        checkpoint.setdefault('meta', {})['trick_card'] = trick_card(runner.cfg, get_world_size())
+        dtype = getattr(runner.optim_wrapper, 'cast_dtype', None)
+        checkpoint.setdefault('meta', {})['trick_card'] = trick_card(
+            runner.cfg, get_world_size(), str(dtype).removeprefix('torch.') if dtype is not None else None)

@@ -39,6 +39,7 @@ def parse_args(mode: str, argv: list[str] | None = None) -> argparse.Namespace:
                             help='resume from the latest checkpoint in the work dir, or from the given one')
     parser.add_argument('--amp', nargs='?', const='auto', choices=['auto', *AMP_DTYPES], default=None,
                         help='mixed precision: fp16 (dynamic loss scaling) or bf16; auto = fp16 on CUDA, bf16 on CPU')
+    parser.add_argument('--data-root', help='data_root of every dataset in the config (train, val and test)')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction, default={},
                         help='override config keys, e.g. train_cfg.max_epochs=2')
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm'], default='none')
@@ -56,10 +57,11 @@ def load_config(task: Task, args: argparse.Namespace) -> Config:
     importlib.import_module('cls')  # our scope: backbones, hooks, and the classification modules
     cfg = Config.fromfile(args.config)
     cfg.merge_from_dict(args.cfg_options)
+    if args.data_root:
+        set_data_root(cfg, args.data_root)
     cfg.setdefault('default_scope', task.default_scope)
     cfg.launcher = args.launcher
-    cfg.work_dir = args.work_dir or cfg.get('work_dir') or osp.join(
-        'work_dirs', osp.splitext(osp.basename(args.config))[0])
+    cfg.work_dir = args.work_dir or cfg.get('work_dir') or default_work_dir(args.config)
     hooks = cfg.setdefault('custom_hooks', [])
     if not any(h.get('type') in ('tricks.PlainCheckpointHook', 'PlainCheckpointHook') for h in hooks):
         hooks.append(dict(type='tricks.PlainCheckpointHook'))
@@ -69,6 +71,29 @@ def load_config(task: Task, args: argparse.Namespace) -> Config:
         cfg.resume = True
         cfg.load_from = None if args.resume == 'auto' else args.resume
     return cfg
+
+
+def set_data_root(cfg: Config, data_root: str) -> None:
+    """Point every dataset of the config (wrapped ones too: `dataset`, `datasets`) at `data_root`."""
+    def visit(dataset):
+        if 'datasets' in dataset:
+            for child in dataset.datasets:
+                visit(child)
+        elif 'dataset' in dataset:
+            visit(dataset.dataset)
+        else:
+            dataset.data_root = data_root
+    for key in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        if cfg.get(key):
+            visit(cfg[key].dataset)
+
+
+def default_work_dir(config: str) -> str:
+    """work_dirs/<config path below configs/, without .py>, e.g. work_dirs/cls/demo/resnet18d_cosine; a config
+    outside configs/: work_dirs/<config name>."""
+    parts = osp.splitext(osp.abspath(config))[0].split(os.sep)
+    below = parts[len(parts) - parts[::-1].index('configs'):] if 'configs' in parts else parts[-1:]
+    return osp.join('work_dirs', *below)
 
 
 def use_amp(cfg: Config, amp: str) -> None:
@@ -86,10 +111,11 @@ def use_amp(cfg: Config, amp: str) -> None:
         wrapper.setdefault('loss_scale', 'dynamic')
 
 
-def main(task_name: str, mode: str, argv: list[str] | None = None):
+def main(task_name: str, mode: str, argv: list[str] | None = None) -> Runner:
     args = parse_args(mode, argv)
     cfg = load_config(TASKS[task_name], args)
     if mode == 'test':
         cfg.load_from = args.checkpoint
     runner = Runner.from_cfg(cfg)
-    return runner.train() if mode == 'train' else runner.test()
+    runner.train() if mode == 'train' else runner.test()
+    return runner

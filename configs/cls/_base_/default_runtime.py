@@ -1,0 +1,21 @@
+# What every classification run shares: our scope, plain-data checkpoints with a trick card, seeded randomness.
+default_scope = 'tricks'
+default_hooks = dict(
+    timer=dict(type='IterTimerHook'),
+    logger=dict(type='LoggerHook', interval=50),
+    param_scheduler=dict(type='ParamSchedulerHook'),
+    checkpoint=dict(type='CheckpointHook', interval=1, max_keep_ckpts=1, save_best='top1', rule='greater'),
+    sampler_seed=dict(type='DistSamplerSeedHook'),
+)
+custom_hooks = [dict(type='tricks.TrickCardHook'), dict(type='tricks.PlainCheckpointHook')]
+env_cfg = dict(cudnn_benchmark=True, mp_cfg=dict(mp_start_method='fork', opencv_num_threads=0),
+               dist_cfg=dict(backend='nccl'))
+log_processor = dict(by_epoch=True, window_size=50)
+log_level = 'INFO'
+load_from = None
+resume = False
+randomness = dict(seed=0, deterministic=False)
+val_cfg = dict()
+test_cfg = dict()
+val_evaluator = dict(type='tricks.Accuracy', topk=(1, 5))
+test_evaluator = val_evaluator
