@@ -21,6 +21,8 @@ cache=${TRICKS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/bag-of-tricks}
 own_wheels=$cache/wheels
 wheel_dirs=$own_wheels${TRICKS_WHEEL_CACHE:+:$TRICKS_WHEEL_CACHE}
 
+work=""
+trap '[ -z "$work" ] || rm -rf "$work"' EXIT
 log() { printf '[env] %s\n' "$*" >&2; }
 die() { printf '[env] error: %s\n' "$*" >&2; exit 1; }
 
@@ -58,9 +60,8 @@ EOF
 }
 
 build_mmcv() {  # $1: output folder. Builds in a throwaway env that borrows the venv's torch.
-    local out=$1 work
-    work=$(mktemp -d)
-    trap 'rm -rf "$work"' RETURN
+    local out=$1
+    work=$(mktemp -d)  # global, for the EXIT trap
     log "building mmcv $mmcv_version from the PyPI sdist (about 20 min on 2 cores; once per machine)"
     "$py" -m venv "$work/build-env"
     # setuptools<70 and --no-build-isolation are what mmcv 2.1.0's setup.py needs; the project's venv keeps the
@@ -81,6 +82,7 @@ build_mmcv() {  # $1: output folder. Builds in a throwaway env that borrows the 
     mkdir -p "$out"
     cp "$work"/dist/mmcv-*.whl "$out/"
     log "stored $(basename "$work"/dist/mmcv-*.whl) in $out"
+    rm -rf "$work"
 }
 
 install_mmcv() {
