@@ -11,7 +11,9 @@ import collections
 import os
 import pickle
 import re
+import tempfile
 import zipfile
+from typing import Callable
 
 import numpy as np
 import torch
@@ -81,6 +83,21 @@ def load_checkpoint(path: str, map_location='cpu'):
     except (RuntimeError, EOFError, zipfile.BadZipFile) as err:
         raise CheckpointError(f'{path}: not a readable torch checkpoint ({_first_line(err)})') from None
     return from_plain(checkpoint)
+
+
+def atomic_write(path: str, write: Callable[[str], None]) -> None:
+    """`write(tmp_path)` into a temporary file beside `path`, then rename it over `path`: a reader (or a run killed
+    mid-save) never sees half a file."""
+    # (No leading dot: torch.save names its zip archive after the file and refuses such names.)
+    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(os.path.abspath(path)), prefix=f'{os.path.basename(path)}.',
+                               suffix='.partial')
+    os.close(fd)
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
 
 
 def _first_line(err: Exception) -> str:

@@ -138,11 +138,11 @@ class Bottleneck(ResidualBlock):
         return self.bn3(self.conv3(out))
 
 
-def make_deep_stem(in_channels: int, channels: int, norm_cfg: dict) -> nn.Sequential:
+def make_deep_stem(in_channels: int, channels: int, norm_cfg: dict, stride: int = 2) -> nn.Sequential:
     """Variants c/d: the 7×7 stem conv becomes three 3×3 convs (channels/2, channels/2, channels), the first strided."""
     half = channels // 2
     return nn.Sequential(
-        conv3x3(in_channels, half, stride=2), build_norm(norm_cfg, half), nn.ReLU(inplace=True),
+        conv3x3(in_channels, half, stride=stride), build_norm(norm_cfg, half), nn.ReLU(inplace=True),
         conv3x3(half, half), build_norm(norm_cfg, half), nn.ReLU(inplace=True),
         conv3x3(half, channels), build_norm(norm_cfg, channels), nn.ReLU(inplace=True))
 
@@ -187,6 +187,8 @@ class ResNet(BaseModule):
         stem_channels: output channels of the stem (default: base_channels).
         strides, dilations: per stage; FCN's D8 backbone is strides (1, 2, 1, 1), dilations (1, 1, 2, 4).
         contract_dilation: the first block of a dilated stage uses half the dilation (mmseg's convention).
+        stem_stride, stem_pool: the stem's stride and its 3×3 max-pool; 32-px images (CIFAR) keep their resolution
+            with stem_stride=1, stem_pool=False, as CIFAR ResNets do.
         out_indices: stages whose outputs are returned (negative indices count from the last stage).
         frozen_stages: freeze the stem (0) and stages 1..frozen_stages; -1 freezes nothing.
         norm_cfg: dict(type='BN'|'SyncBN'|'GN', requires_grad=...).
@@ -207,7 +209,8 @@ class ResNet(BaseModule):
     def __init__(self, depth: int = 50, variant: str | None = None, in_channels: int = 3,
                  stem_channels: int | None = None, base_channels: int = 64, num_stages: int = 4,
                  strides: Sequence[int] = (1, 2, 2, 2), dilations: Sequence[int] = (1, 1, 1, 1),
-                 contract_dilation: bool = False, out_indices: Sequence[int] = (0, 1, 2, 3), frozen_stages: int = -1,
+                 contract_dilation: bool = False, stem_stride: int = 2, stem_pool: bool = True,
+                 out_indices: Sequence[int] = (0, 1, 2, 3), frozen_stages: int = -1,
                  norm_cfg: dict | None = None, norm_eval: bool = False, zero_init_residual: bool = False,
                  with_cp: bool = False, style: str | None = None, deep_stem: bool | None = None,
                  avg_down: bool | None = None, pretrained: str | None = None, init_cfg: dict | list | None = None):
@@ -231,12 +234,12 @@ class ResNet(BaseModule):
         self.stem_channels = stem_channels = stem_channels or base_channels
 
         if spec.deep_stem:
-            self.stem = make_deep_stem(in_channels, stem_channels, norm_cfg)
+            self.stem = make_deep_stem(in_channels, stem_channels, norm_cfg, stem_stride)
         else:
-            self.conv1 = nn.Conv2d(in_channels, stem_channels, 7, stride=2, padding=3, bias=False)
+            self.conv1 = nn.Conv2d(in_channels, stem_channels, 7, stride=stem_stride, padding=3, bias=False)
             self.bn1 = build_norm(norm_cfg, stem_channels)
             self.relu = nn.ReLU(inplace=True)
-        self.maxpool = nn.MaxPool2d(kernel_size=3, stride=2, padding=1)
+        self.maxpool = nn.MaxPool2d(kernel_size=3, stride=2, padding=1) if stem_pool else nn.Identity()
 
         block, stage_blocks = self.arch_settings[depth]
         channels_in = stem_channels

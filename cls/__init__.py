@@ -5,4 +5,4 @@ Importing this package registers its models, losses, batch augments, optim wrapp
 """
 import backbones  # noqa: F401  (the backbones and the scope)
 
-from . import data, losses, metrics, mixup, model, optim, trick_card  # noqa: F401  (registration)
+from . import crop_flip, data, losses, metrics, mixup, model, optim, trick_card  # noqa: F401  (registration)

@@ -201,3 +201,9 @@ def test_deprecated_pretrained_argument_becomes_init_cfg(name):
         build_backbone(name, pretrained='weights.pth', init_cfg=dict(type='Pretrained', checkpoint='x.pth'))
     with pytest.raises(TypeError, match='pretrained'):
         build_backbone(name, pretrained=0)
+
+
+@pytest.mark.parametrize('variant', ['b', 'd'])
+def test_cifar_stem_keeps_the_resolution_of_small_images(variant):
+    model = ResNet(18, variant, base_channels=8, stem_stride=1, stem_pool=False)
+    assert measure(model, 32).strides == (1, 2, 4, 8)

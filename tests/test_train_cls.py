@@ -71,3 +71,22 @@ def test_data_root_reaches_every_dataset():
 
 def load_config_for(argv):
     return load_config(TASKS['cls'], parse_args('train', [str(ROOT / argv[0]), *argv[1:]]))
+
+
+def test_exported_backbone_loads_through_pretrained_init_cfg(trained, tmp_path):
+    from export_backbone import export
+
+    from backbones import build_backbone
+    from backbones.checkpoint import load_checkpoint
+    _, work_dir, runner = trained
+    export(str(work_dir / f'epoch_{EPOCHS}.pth'), str(tmp_path))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ['backbone.pth', 'backbone.safetensors']  # no temp files
+    card = load_checkpoint(str(tmp_path / 'backbone.pth'))['meta']['trick_card']
+    assert card['variant'] == 'd'
+    trained_backbone = runner.model.backbone.state_dict()
+    for suffix in ('pth', 'safetensors'):
+        backbone = build_backbone('resnet18d', base_channels=16, init_cfg=dict(
+            type='Pretrained', checkpoint=str(tmp_path / f'backbone.{suffix}')))
+        backbone.init_weights()
+        for key, value in backbone.state_dict().items():
+            torch.testing.assert_close(value, trained_backbone[key], msg=key)
