@@ -1,5 +1,5 @@
 """Backbones of the suite. Importing this package registers them in the `tricks` scope."""
-from . import checkpoint  # noqa: F401  (registers PlainCheckpointHook and the safe loader for local files)
+from . import checkpoint, weights_check  # noqa: F401  (hooks, and the safe loader for local files)
 from .nfnet import NFNet
 from .presets import PRESETS, build_backbone
 from .registry import MODELS, SCOPE

@@ -2,6 +2,8 @@
 import warnings
 from typing import Sequence
 
+import torch.nn as nn
+
 from .errors import BackboneArgError
 
 
@@ -20,6 +22,13 @@ def check_frozen_stages(frozen_stages: int, num_stages: int) -> int:
     if not -1 <= frozen_stages <= num_stages:
         raise BackboneArgError(f'frozen_stages={frozen_stages!r} must be in -1..{num_stages}')
     return frozen_stages
+
+
+def freeze(modules: list[nn.Module]) -> None:
+    """Frozen stages: eval mode (BatchNorm statistics stay) and no gradients."""
+    for module in modules:
+        module.eval()
+        module.requires_grad_(False)
 
 
 def init_cfg_with_pretrained(pretrained: str | None, init_cfg: dict | list | None) -> dict | list | None:

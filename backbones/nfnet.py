@@ -12,7 +12,7 @@ from mmengine.model import BaseModule
 
 from .errors import BackboneArgError
 from .registry import MODELS
-from .conventions import check_frozen_stages, init_cfg_with_pretrained, normalise_out_indices
+from .conventions import check_frozen_stages, freeze, init_cfg_with_pretrained, normalise_out_indices
 
 
 @MODELS.register_module()
@@ -57,10 +57,7 @@ class NFNet(BaseModule):
         frozen = [self.stem, *self.stages[:self.frozen_stages]]
         if self.frozen_stages == len(self.stages):
             frozen.append(self.final_conv)
-        for module in frozen:
-            module.eval()
-            for param in module.parameters():
-                param.requires_grad = False
+        freeze(frozen)
 
     def train(self, mode: bool = True) -> 'NFNet':
         super().train(mode)

@@ -1,30 +1,37 @@
-"""The `tricks` registry scope: one child of each mmengine root registry the suite registers into.
+"""The `tricks` registry scope: one child of every mmengine root registry.
 
 Because every registry here is a child of mmengine's root, mmdet's and mmseg's own registries find our classes by
 their scoped name (`type='tricks.ResNet'`) once `backbones` is imported, e.g. through a config's
 `custom_imports = dict(imports=['backbones'], allow_failed_imports=False)`. `locations` lets a Runner whose
-`default_scope` is `tricks` import the modules that register into each registry lazily.
+`default_scope` is `tricks` import the modules that register into each registry lazily. Children of the roots we do
+not register into (optimizers, samplers, visualisation backends, …) exist so that such a Runner finds the scope in
+every registry tree and builds mmengine's classes without a warning.
 """
-from mmengine.registry import DATASETS as MMENGINE_DATASETS
-from mmengine.registry import HOOKS as MMENGINE_HOOKS
-from mmengine.registry import METRICS as MMENGINE_METRICS
-from mmengine.registry import MODELS as MMENGINE_MODELS
-from mmengine.registry import OPTIM_WRAPPER_CONSTRUCTORS as MMENGINE_OPTIM_WRAPPER_CONSTRUCTORS
-from mmengine.registry import OPTIM_WRAPPERS as MMENGINE_OPTIM_WRAPPERS
-from mmengine.registry import TRANSFORMS as MMENGINE_TRANSFORMS
 from mmengine.registry import Registry
+from mmengine.registry import root as mmengine_root
 
 SCOPE = 'tricks'
 
+# Where each registry's classes are registered, for lazy import.
+_LOCATIONS = {
+    'MODELS': ['backbones', 'cls'],
+    'HOOKS': ['backbones.checkpoint', 'backbones.weights_check', 'cls'],
+    'DATASETS': ['cls'],
+    'TRANSFORMS': ['cls'],
+    'METRICS': ['cls'],
+    'OPTIM_WRAPPERS': ['cls'],
+    'OPTIM_WRAPPER_CONSTRUCTORS': ['cls'],
+}
 
-def _child(name: str, parent: Registry, locations: list[str]) -> Registry:
-    return Registry(name, parent=parent, scope=SCOPE, locations=locations)
+_CHILDREN = {
+    name: Registry(parent.name, parent=parent, scope=SCOPE, locations=_LOCATIONS.get(name, []))
+    for name, parent in vars(mmengine_root).items() if isinstance(parent, Registry)
+}
 
-
-MODELS = _child('model', MMENGINE_MODELS, ['backbones', 'cls'])
-HOOKS = _child('hook', MMENGINE_HOOKS, ['backbones.checkpoint', 'cls'])
-DATASETS = _child('dataset', MMENGINE_DATASETS, ['cls'])
-TRANSFORMS = _child('transform', MMENGINE_TRANSFORMS, ['cls'])
-METRICS = _child('metric', MMENGINE_METRICS, ['cls'])
-OPTIM_WRAPPERS = _child('optim_wrapper', MMENGINE_OPTIM_WRAPPERS, ['cls'])
-OPTIM_WRAPPER_CONSTRUCTORS = _child('optimizer wrapper constructor', MMENGINE_OPTIM_WRAPPER_CONSTRUCTORS, ['cls'])
+MODELS = _CHILDREN['MODELS']
+HOOKS = _CHILDREN['HOOKS']
+DATASETS = _CHILDREN['DATASETS']
+TRANSFORMS = _CHILDREN['TRANSFORMS']
+METRICS = _CHILDREN['METRICS']
+OPTIM_WRAPPERS = _CHILDREN['OPTIM_WRAPPERS']
+OPTIM_WRAPPER_CONSTRUCTORS = _CHILDREN['OPTIM_WRAPPER_CONSTRUCTORS']

@@ -19,7 +19,7 @@ import torch.utils.checkpoint
 from mmengine.model import BaseModule
 from torch.nn.modules.batchnorm import _BatchNorm
 
-from .conventions import check_frozen_stages, init_cfg_with_pretrained, normalise_out_indices
+from .conventions import check_frozen_stages, freeze, init_cfg_with_pretrained, normalise_out_indices
 from .errors import BackboneArgError, UnknownDepthError
 from .norm import build_norm
 from .registry import MODELS
@@ -50,8 +50,12 @@ def conv1x1(in_channels: int, out_channels: int, stride: int = 1) -> nn.Conv2d:
 class ResidualBlock(nn.Module):
     """relu(residual(x) + shortcut(x)). Norms are `bn1, bn2, …` (torchvision, timm); mmdet's `norm1, …` alias them."""
     expansion: int
-    downsample: nn.Module | None
-    with_cp: bool
+
+    def __init__(self, downsample: nn.Module | None, with_cp: bool):
+        super().__init__()
+        self.downsample = downsample
+        self.with_cp = with_cp
+        self.relu = nn.ReLU(inplace=True)
 
     def residual(self, x: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError
@@ -86,15 +90,12 @@ class BasicBlock(ResidualBlock):
     def __init__(self, in_channels: int, channels: int, stride: int = 1, dilation: int = 1,
                  downsample: nn.Module | None = None, stride_in_1x1: bool = False, norm_cfg: dict | None = None,
                  with_cp: bool = False):
-        super().__init__()
+        super().__init__(downsample, with_cp)
         norm_cfg = norm_cfg or dict(type='BN')
-        self.with_cp = with_cp
         self.conv1 = conv3x3(in_channels, channels, stride, dilation)
         self.bn1 = build_norm(norm_cfg, channels)
         self.conv2 = conv3x3(channels, channels)
         self.bn2 = build_norm(norm_cfg, channels)
-        self.relu = nn.ReLU(inplace=True)
-        self.downsample = downsample
 
     @property
     def last_norm(self) -> nn.Module:
@@ -111,9 +112,8 @@ class Bottleneck(ResidualBlock):
     def __init__(self, in_channels: int, channels: int, stride: int = 1, dilation: int = 1,
                  downsample: nn.Module | None = None, stride_in_1x1: bool = False, norm_cfg: dict | None = None,
                  with_cp: bool = False):
-        super().__init__()
+        super().__init__(downsample, with_cp)
         norm_cfg = norm_cfg or dict(type='BN')
-        self.with_cp = with_cp
         stride_1x1, stride_3x3 = (stride, 1) if stride_in_1x1 else (1, stride)
         self.conv1 = conv1x1(in_channels, channels, stride_1x1)
         self.bn1 = build_norm(norm_cfg, channels)
@@ -121,8 +121,6 @@ class Bottleneck(ResidualBlock):
         self.bn2 = build_norm(norm_cfg, channels)
         self.conv3 = conv1x1(channels, channels * self.expansion)
         self.bn3 = build_norm(norm_cfg, channels * self.expansion)
-        self.relu = nn.ReLU(inplace=True)
-        self.downsample = downsample
 
     @property
     def last_norm(self) -> nn.Module:
@@ -290,11 +288,7 @@ class ResNet(BaseModule):
 
     def _freeze_stages(self) -> None:
         frozen = self._stem_modules() if self.frozen_stages >= 0 else []
-        frozen += [getattr(self, name) for name in self.res_layers[:max(self.frozen_stages, 0)]]
-        for module in frozen:
-            module.eval()
-            for param in module.parameters():
-                param.requires_grad = False
+        freeze(frozen + [getattr(self, name) for name in self.res_layers[:max(self.frozen_stages, 0)]])
 
     def train(self, mode: bool = True) -> 'ResNet':
         """Keep frozen stages (and, with norm_eval, every BatchNorm) in eval mode."""
