@@ -1,0 +1,66 @@
+# Faster R-CNN on the embedded world (tools/make_demo_data.py data/demo → data/demo/voc/VOC2007), sized for 2 CPU
+# cores (shared/reference/cpu-calibration.md: ~0.22 s/iter at batch 8, 96 px): the stock VOC config with a ResNet-18
+# at a quarter width (stages 16/32/64/128) and shrunk heads. Ladder rows (configs/det/demo/) set the variant and
+# `backbone_checkpoint`, the backbone exported from the matching configs/cls/demo/ run (tools/export_backbone.py).
+_base_ = 'mmdet::pascal_voc/faster-rcnn_r50_fpn_1x_voc0712.py'
+custom_imports = dict(imports=['backbones'], allow_failed_imports=False)
+
+data_root = 'data/demo/voc/'
+# cls.demo_world.THING_CLASSES (tests/test_det_configs.py checks they agree)
+classes = ('striped_disc', 'dotted_disc', 'checkered_square', 'striped_square', 'plain_triangle', 'dotted_triangle',
+           'checkered_cross', 'plain_ring', 'striped_star')
+image_size = 96
+max_iters = 300
+backbone_checkpoint = 'work_dirs/cls/demo/resnet18d_cosine_ls/backbone.pth'
+
+model = dict(
+    backbone=dict(type='tricks.ResNet', depth=18, variant='d', base_channels=16, out_indices=(0, 1, 2, 3),
+                  frozen_stages=1, norm_eval=True,
+                  init_cfg=dict(type='Pretrained', checkpoint=backbone_checkpoint)),
+    neck=dict(in_channels=[16, 32, 64, 128], out_channels=64),
+    # Things are 14-38 px: anchors of 16 px at stride 4 (stock: 32 px, which no 14-px box overlaps at IoU 0.3).
+    rpn_head=dict(in_channels=64, feat_channels=64, anchor_generator=dict(scales=[4])),
+    roi_head=dict(
+        bbox_roi_extractor=dict(out_channels=64),
+        bbox_head=dict(in_channels=64, fc_out_channels=256, num_classes=len(classes))),
+    train_cfg=dict(rpn_proposal=dict(max_per_img=100), rcnn=dict(sampler=dict(num=64))),
+    test_cfg=dict(rpn=dict(max_per_img=100)))
+
+train_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='LoadAnnotations', with_bbox=True),
+    dict(type='Resize', scale=(image_size, image_size), keep_ratio=True),
+    dict(type='RandomFlip', prob=0.5),
+    dict(type='PackDetInputs'),
+]
+test_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='Resize', scale=(image_size, image_size), keep_ratio=True),
+    dict(type='LoadAnnotations', with_bbox=True),
+    dict(type='PackDetInputs', meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape', 'scale_factor')),
+]
+# One VOCDataset instead of the stock RepeatDataset(VOC2007 + VOC2012). No bbox_min_size: the stock 32 px would
+# mark most things as ignored.
+train_dataloader = dict(
+    _delete_=True, batch_size=8, num_workers=1, persistent_workers=True,
+    sampler=dict(type='DefaultSampler', shuffle=True),
+    dataset=dict(type='VOCDataset', data_root=data_root, metainfo=dict(classes=classes),
+                 ann_file='VOC2007/ImageSets/Main/trainval.txt', data_prefix=dict(sub_data_root='VOC2007/'),
+                 filter_cfg=dict(filter_empty_gt=True, min_size=32), pipeline=train_pipeline))
+val_dataloader = dict(
+    batch_size=8, num_workers=0, persistent_workers=False,
+    dataset=dict(data_root=data_root, metainfo=dict(classes=classes), pipeline=test_pipeline))
+test_dataloader = val_dataloader
+val_evaluator = dict(type='VOCMetric', metric='mAP', eval_mode='11points')  # VOC07: 11-point AP at IoU 0.5
+test_evaluator = val_evaluator
+
+# By iterations: linear warmup, ÷10 at 3/4. lr 0.02 at batch 8 (the stock 0.01 at 16, doubled for a short run).
+train_cfg = dict(_delete_=True, type='IterBasedTrainLoop', max_iters=max_iters, val_interval=max_iters)
+param_scheduler = [
+    dict(type='LinearLR', start_factor=0.1, by_epoch=False, begin=0, end=50),
+    dict(type='MultiStepLR', by_epoch=False, begin=0, end=max_iters, milestones=[max_iters * 3 // 4], gamma=0.1),
+]
+optim_wrapper = dict(optimizer=dict(lr=0.02))
+default_hooks = dict(logger=dict(interval=20), checkpoint=dict(by_epoch=False, interval=max_iters))
+log_processor = dict(by_epoch=False, window_size=20)
+custom_hooks = [dict(type='tricks.BackboneWeightsCheckHook'), dict(type='tricks.PlainCheckpointHook')]

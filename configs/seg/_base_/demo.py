@@ -1,0 +1,70 @@
+# FCN (dilated ResNet, output stride 8) on the embedded world's ADE-format split (tools/make_demo_data.py data/demo):
+# the stock mmseg FCN config shrunk to a 2-core CPU (sizes: shared/reference/cpu-calibration.md).
+# Ladder steps (../demo/*.py) set `backbone_checkpoint` to the exported backbone of a configs/cls/demo run
+# (tools/export_backbone.py work_dirs/cls/demo/<run>/epoch_30.pth work_dirs/cls/demo/<run>).
+_base_ = 'mmseg::fcn/fcn_r50-d8_4xb4-80k_ade20k-512x512.py'
+custom_imports = dict(imports=['backbones'], allow_failed_imports=False)
+
+data_root = 'data/demo/ade/'
+classes = ('gradient', 'speckle', 'blotches', 'waves', 'striped_disc', 'dotted_disc', 'checkered_square',
+           'striped_square', 'plain_triangle', 'dotted_triangle', 'checkered_cross', 'plain_ring', 'striped_star')
+num_classes = 13  # = len(cls.demo_world.SEG_CLASSES); label 0 (object outlines) is ignored (reduce_zero_label)
+crop_size = (96, 96)  # the world's images are 96 px
+max_iters = 300
+backbone_checkpoint = 'work_dirs/cls/demo/resnet18d_cosine_ls/backbone.pth'
+
+# The base's dilated D8 keys (strides (1, 2, 1, 1), dilations (1, 1, 2, 4), contract_dilation, norm_eval=False,
+# SyncBN: the Runner reverts it to BN when not distributed) apply to a ResNet-18-D at a quarter width, as the cls
+# demo trains it: stages 16/32/64/128 channels, so the heads read 128 (stage 4) and 64 (stage 3).
+# pretrained=None: the base's 'open-mmlab://resnet50_v1c' cannot be downloaded (and is not ours).
+model = dict(
+    pretrained=None,
+    data_preprocessor=dict(size=crop_size),
+    backbone=dict(type='tricks.ResNet', depth=18, variant='d', base_channels=16,
+                  init_cfg=dict(type='Pretrained', checkpoint=backbone_checkpoint)),
+    decode_head=dict(in_channels=128, channels=64, num_convs=1, num_classes=num_classes),
+    auxiliary_head=dict(in_channels=64, channels=32, num_classes=num_classes))
+
+# The base's pipelines scaled from 512 to 96 px (RandomResize's (2048, 512) -> (384, 96)); LoadAnnotations takes
+# reduce_zero_label from the dataset (mmseg deprecates setting it in the transform).
+dataset_type = 'BaseSegDataset'  # ADE20KDataset accepts only ADE's 150 class names
+train_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='LoadAnnotations'),
+    dict(type='RandomResize', scale=(384, 96), ratio_range=(0.5, 2.0), keep_ratio=True),
+    dict(type='RandomCrop', crop_size=crop_size, cat_max_ratio=0.75),
+    dict(type='RandomFlip', prob=0.5),
+    dict(type='PhotoMetricDistortion'),
+    dict(type='PackSegInputs'),
+]
+test_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='Resize', scale=(384, 96), keep_ratio=True),
+    dict(type='LoadAnnotations'),
+    dict(type='PackSegInputs'),
+]
+train_dataloader = dict(
+    batch_size=8, num_workers=1, persistent_workers=True,
+    dataset=dict(_delete_=True, type=dataset_type, data_root=data_root, metainfo=dict(classes=classes),
+                 reduce_zero_label=True, img_suffix='.jpg', seg_map_suffix='.png',
+                 data_prefix=dict(img_path='images/training', seg_map_path='annotations/training'),
+                 pipeline=train_pipeline))
+val_dataloader = dict(
+    batch_size=8, num_workers=1, persistent_workers=True,
+    dataset=dict(_delete_=True, type=dataset_type, data_root=data_root, metainfo=dict(classes=classes),
+                 reduce_zero_label=True, img_suffix='.jpg', seg_map_suffix='.png',
+                 data_prefix=dict(img_path='images/validation', seg_map_path='annotations/validation'),
+                 pipeline=test_pipeline))
+test_dataloader = val_dataloader
+val_evaluator = dict(type='IoUMetric', iou_metrics=['mIoU'])  # reports aAcc (pixel accuracy), mIoU, mAcc
+test_evaluator = val_evaluator
+
+# A short schedule: the base's poly decay over max_iters, one validation and one checkpoint at the end.
+param_scheduler = [dict(type='PolyLR', eta_min=1e-4, power=0.9, begin=0, end=max_iters, by_epoch=False)]
+train_cfg = dict(max_iters=max_iters, val_interval=max_iters)
+default_hooks = dict(logger=dict(interval=50), checkpoint=dict(interval=max_iters))
+custom_hooks = [dict(type='tricks.BackboneWeightsCheckHook'), dict(type='tricks.PlainCheckpointHook')]
+randomness = dict(seed=0)
+# No fixed visualizer name (the base says 'visualizer'): the Runner then names it after the run, so several runs in one
+# process (a ladder, the tests) each get their own instead of reusing the first run's, with its save_dir.
+visualizer = dict(_delete_=True, type='SegLocalVisualizer', vis_backends=[dict(type='LocalVisBackend')])
