@@ -111,9 +111,23 @@ def use_amp(cfg: Config, amp: str) -> None:
         wrapper.setdefault('loss_scale', 'dynamic')
 
 
+def join_cpu_process_group(cfg: Config) -> None:
+    """mmengine 0.10.7 launches on accelerators only (it calls torch.cuda.set_device and gives DDP device ids). Without
+    one, a `--launcher pytorch` run (torchrun) joins a gloo process group here, before the Runner would, and wraps the
+    model for CPU DDP."""
+    import torch
+    import torch.distributed as dist
+    if cfg.launcher != 'pytorch' or torch.cuda.is_available() or dist.is_initialized():
+        return
+    dist.init_process_group('gloo')
+    cfg.model_wrapper_cfg = {**dict(type='MMDistributedDataParallel', broadcast_buffers=False),
+                             **(cfg.get('model_wrapper_cfg') or {}), 'device_ids': None}
+
+
 def main(task_name: str, mode: str, argv: list[str] | None = None) -> Runner:
     args = parse_args(mode, argv)
     cfg = load_config(TASKS[task_name], args)
+    join_cpu_process_group(cfg)
     if mode == 'test':
         cfg.load_from = args.checkpoint
     runner = Runner.from_cfg(cfg)

@@ -5,5 +5,5 @@ optim_wrapper = dict(constructor='tricks.ParamwiseOptimWrapperConstructor',
                      paramwise_cfg=dict(norm_decay_mult=0.0, bias_decay_mult=0.0))
 param_scheduler = [
     dict(type='LinearLR', start_factor=1e-3, by_epoch=True, begin=0, end=2, convert_to_iter_based=True),
-    dict(type='MultiStepLR', by_epoch=True, milestones=[7, 11], gamma=0.1),
+    dict(type='MultiStepLR', by_epoch=True, milestones=[4, 7, 11], gamma=0.1),
 ]
