@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 import torch
 from mmengine.config import Config
-from mmengine.registry import DefaultScope
 
 import backbones
 from backbones.errors import CheckpointError
@@ -18,6 +17,9 @@ from cls.demo_world import THING_CLASSES, generate
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / 'tools'))
 from cli import main  # noqa: E402
+from toolkits import build_in_toolkit  # noqa: E402
+
+pytestmark = pytest.mark.usefixtures('one_thread')
 
 DET = ROOT / 'configs' / 'det'
 DEMO_BASE = DET / '_base_' / 'demo.py'
@@ -25,24 +27,8 @@ ROWS = sorted(p for p in DET.rglob('*.py') if '_base_' not in p.parts)
 NECK_IN = {'tricks.ResNet': None, 'tricks.NFNet': [256, 512, 1536, 3072]}
 
 
-@pytest.fixture(scope='module', autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
-def registry():
-    from mmdet.utils import register_all_modules
-    register_all_modules(init_default_scope=False)
-    from mmdet.registry import MODELS
-    return MODELS
-
-
 def build(cfg_model):
-    with DefaultScope.overwrite_default_scope('mmdet'):
-        return registry().build(cfg_model)
+    return build_in_toolkit('mmdet', cfg_model)
 
 
 def save_backbone(cfg: Config, path: Path, seed: int) -> Path:

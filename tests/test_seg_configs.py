@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 import torch
 from mmengine.config import Config
-from mmengine.registry import DefaultScope
 
 import backbones
 from backbones.errors import CheckpointError
@@ -18,35 +17,20 @@ from cls.demo_world import SEG_CLASSES, generate
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / 'tools'))
 from cli import main  # noqa: E402  (tools/ is not a package)
+from toolkits import build_in_toolkit  # noqa: E402
 
 SEG = ROOT / 'configs' / 'seg'
 CONFIGS = sorted(p for p in SEG.rglob('*.py') if '_base_' not in p.parts)
 DEMO_BASE = SEG / '_base_' / 'demo.py'
 CHECKPOINT_RE = re.compile(r'work_dirs/cls/(demo|imagenet)/([\w]+)/backbone\.pth')
 
-pytestmark = pytest.mark.filterwarnings('ignore:``build_loss`` would be deprecated:UserWarning',
-                                        'ignore:Default ``avg_non_ignore`` is False:UserWarning')
-
-
-@pytest.fixture(scope='module', autouse=True)
-def one_thread():
-    """Small ops on a shared 2-core machine: one intra-op thread is as fast and does not collapse under load."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
-def mmseg_models():
-    from mmseg.utils import register_all_modules
-    register_all_modules(init_default_scope=False)
-    from mmseg.registry import MODELS
-    return MODELS
+pytestmark = [pytest.mark.usefixtures('one_thread'),
+              pytest.mark.filterwarnings('ignore:``build_loss`` would be deprecated:UserWarning',
+                                         'ignore:Default ``avg_non_ignore`` is False:UserWarning')]
 
 
 def build(cfg_model):
-    with DefaultScope.overwrite_default_scope('mmseg'):
-        return mmseg_models().build(cfg_model)
+    return build_in_toolkit('mmseg', cfg_model)
 
 
 def save_fresh_backbone(cfg: Config, path: Path, perturb: bool = False) -> str:

@@ -21,19 +21,20 @@ import torch
 import torch.nn as nn
 from mmengine.config import Config
 from mmengine.optim import OptimWrapper
-from mmengine.registry import DefaultScope
 from mmengine.structures import InstanceData, PixelData
 from torch.nn.modules.batchnorm import _BatchNorm
 
 import backbones
+from toolkits import build_in_toolkit
 
 SIZE = 64          # px; FCN-D8 gives 8x8 features, Faster R-CNN's FPN still has a 1x1 P6 (stride 64)
 BATCH = 2
 IGNORE_INDEX = 255  # mmseg's ignore index (and the preprocessor's seg_pad_val)
 
 # Noise of the stock FCN config's loss (mmseg's own deprecations), not of our backbones.
-pytestmark = pytest.mark.filterwarnings('ignore:``build_loss`` would be deprecated:UserWarning',
-                                        'ignore:Default ``avg_non_ignore`` is False:UserWarning')
+pytestmark = [pytest.mark.usefixtures('one_thread'),
+              pytest.mark.filterwarnings('ignore:``build_loss`` would be deprecated:UserWarning',
+                                         'ignore:Default ``avg_non_ignore`` is False:UserWarning')]
 
 HEADER = """\
 _base_ = {base!r}
@@ -90,11 +91,6 @@ class Toolkit:
     add_targets: Callable   # (data sample, generator) -> None: adds the ground truth
     losses: tuple           # loss keys the step must log (besides 'loss')
 
-    def registry(self):
-        """The toolkit's own MODELS registry, after registering all its modules (imported here, on first use)."""
-        importlib.import_module(f'{self.package}.utils').register_all_modules(init_default_scope=False)
-        return importlib.import_module(f'{self.package}.registry').MODELS
-
     def data_sample(self, **metainfo):
         return getattr(importlib.import_module(f'{self.package}.structures'), self.sample_class)(metainfo=metainfo)
 
@@ -117,9 +113,7 @@ def load_config(tmp_path: Path, toolkit: Toolkit, backbone: str) -> Config:
 
 def build_model(cfg: Config, toolkit: Toolkit) -> nn.Module:
     """Build `cfg.model` through the toolkit's registry, under the config's default scope (as its Runner would)."""
-    registry = toolkit.registry()
-    with DefaultScope.overwrite_default_scope(cfg.default_scope):
-        return registry.build(cfg.model)
+    return build_in_toolkit(toolkit.package, cfg.model)
 
 
 def tiny_batch(toolkit: Toolkit, generator: torch.Generator) -> dict:
@@ -227,16 +221,6 @@ CASES = [
                       backbones.NFNet, (4, 8, 8, 8), every_param_moves=False),
                  id='fcn-nf_resnet50_os8'),
 ]
-
-
-@pytest.fixture(scope='module', autouse=True)
-def one_thread():
-    """These steps are many small ops: one intra-op thread is as fast and does not collapse when the cores are busy
-    (two OpenMP threads on a shared 2-core machine made each step ~15x slower)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 # --------------------------------------------------------------------------------------------------------------------
