@@ -11,6 +11,7 @@ import torch
 import torch.nn as nn
 from mmengine.config import Config
 from mmengine.model import BaseDataPreprocessor, BaseModel
+from mmengine.runner.checkpoint import find_latest_checkpoint
 
 from backbones.checkpoint import load_checkpoint
 from backbones.registry import MODELS
@@ -61,11 +62,10 @@ def last_checkpoint(path: str) -> str:
     """A checkpoint file as is; for a work dir, the file its `last_checkpoint` pointer names (mmengine writes it)."""
     if not os.path.isdir(path):
         return path
-    pointer = os.path.join(path, 'last_checkpoint')
-    if not os.path.isfile(pointer):
+    latest = find_latest_checkpoint(path)
+    if latest is None:
         raise FileNotFoundError(f'{path}: work dir has no last_checkpoint; train it first or name a checkpoint file')
-    with open(pointer) as f:
-        return f.read().strip()
+    return latest
 
 
 class FrozenTeacher:
@@ -115,7 +115,6 @@ class ImageClassifier(BaseModel):
         self.head = nn.Linear(self.backbone.out_channels[-1], num_classes)
         self.loss_fn = MODELS.build(loss or dict(type='tricks.ClassificationLoss'))
         self.teacher = FrozenTeacher(**teacher) if teacher else None
-        self.channels_last = channels_last
         if channels_last:
             self.to(memory_format=torch.channels_last)
 
