@@ -1,4 +1,4 @@
-"""Checkpoints that are plain data, one safe loader, and weight-name mapping from timm.
+"""Checkpoints that are plain data, one safe loader, backbone export, and weight-name mapping from timm.
 
 torch ≥ 2.6 loads with `weights_only=True`, which refuses what mmengine 0.10.7 pickles into every checkpoint
 (`HistoryBuffer`, numpy arrays and scalars, `collections.Counter`). Allow-listing those would also admit
@@ -8,6 +8,7 @@ torch ≥ 2.6 loads with `weights_only=True`, which refuses what mmengine 0.10.7
   anything else with a one-line error, and turns the tagged data back into mmengine's objects.
 """
 import collections
+import json
 import os
 import pickle
 import re
@@ -118,6 +119,27 @@ class PlainCheckpointHook(Hook):
         plain = to_plain(checkpoint)
         checkpoint.clear()
         checkpoint.update(plain)
+
+
+def export_backbone(checkpoint_path: str, out_dir: str, prefix: str = 'backbone.') -> dict:
+    """Write the backbone of a classification checkpoint as OUT_DIR/backbone.safetensors and OUT_DIR/backbone.pth
+    (`{'state_dict', 'meta': {'trick_card', 'source'}}`), keys without `prefix`, atomically; return the weights.
+
+    det/seg configs then load it with `init_cfg=dict(type='Pretrained', checkpoint='OUT_DIR/backbone.pth')`."""
+    from safetensors.torch import save_file
+    checkpoint = load_checkpoint(checkpoint_path)
+    state = checkpoint.get('state_dict', checkpoint)
+    weights = {k[len(prefix):]: v.contiguous() for k, v in state.items() if k.startswith(prefix)}
+    if not weights:
+        raise CheckpointError(f'{checkpoint_path}: no "{prefix}*" weights in the checkpoint')
+    card = checkpoint.get('meta', {}).get('trick_card', {})
+    os.makedirs(out_dir, exist_ok=True)
+    atomic_write(os.path.join(out_dir, 'backbone.safetensors'),
+                 lambda p: save_file(weights, p, metadata={'trick_card': json.dumps(card)}))
+    atomic_write(os.path.join(out_dir, 'backbone.pth'),
+                 lambda p: torch.save({'state_dict': weights, 'meta': {'trick_card': card, 'source': checkpoint_path}},
+                                      p))
+    return weights
 
 
 def timm_to_tricks(state_dict: dict) -> dict:

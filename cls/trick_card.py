@@ -76,6 +76,19 @@ def trick_card(cfg: Config, world_size: int = 1, amp_dtype: str | None = None) -
     )
 
 
+def planned_amp_dtype(cfg: Config) -> str | None:
+    """The precision a config will train in on this machine, as TrickCardHook records it: an AMP wrapper that leaves
+    the dtype to the device gets torch's autocast default (fp16 on CUDA, bf16 on CPU)."""
+    import torch
+    wrapper = cfg.optim_wrapper
+    if not wrapper.get('type', '').endswith('AmpOptimWrapper'):
+        return None
+    if wrapper.get('dtype'):
+        return str(wrapper.dtype).removeprefix('torch.')
+    device = 'cuda' if torch.cuda.is_available() else 'cpu'
+    return str(torch.get_autocast_dtype(device)).removeprefix('torch.')
+
+
 @HOOKS.register_module()
 class TrickCardHook(Hook):
     """Write `meta.trick_card` into every checkpoint."""

@@ -1,8 +1,7 @@
 """The detection configs of configs/det: every ladder row builds with our backbone and loads its pretrained weights
-unchanged; the demo detector trains and evaluates end to end through tools/cli.py on a tiny embedded world."""
+unchanged; the demo detector trains and evaluates end to end through launch/cli.py on a tiny embedded world."""
 import math
 import re
-import sys
 from pathlib import Path
 
 import pytest
@@ -13,10 +12,9 @@ import backbones
 from backbones.errors import CheckpointError
 from backbones.weights_check import check_backbone_weights
 from cls.demo_world import THING_CLASSES, generate
+from launch.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / 'tools'))
-from cli import main  # noqa: E402
 from toolkits import build_in_toolkit  # noqa: E402
 
 pytestmark = pytest.mark.usefixtures('one_thread')
@@ -106,7 +104,7 @@ def test_demo_pretrained_weights_reach_the_detector_unchanged(tmp_path: Path):
 
 
 # --------------------------------------------------------------------------------------------------------------------
-# End to end through tools/cli.py on a tiny world
+# End to end through launch/cli.py on a tiny world
 
 @pytest.fixture(scope='module')
 def world(tmp_path_factory) -> Path:

@@ -21,8 +21,8 @@ def randomise(model: torch.nn.Module, seed: int = 0) -> torch.nn.Module:
 
 
 @pytest.mark.parametrize('timm_name, depth, variant', [
-    ('resnet50', 50, 'b'), ('resnet50c', 50, 'c'), ('resnet50d', 50, 'd'), ('resnet18d', 18, 'd'),
-    ('resnet152d', 152, 'd'),
+    ('resnet50', 50, 'b'), ('resnet50c', 50, 'c'), ('resnet50d', 50, 'd'), ('resnet18', 18, 'b'),
+    ('resnet18d', 18, 'd'), ('resnet34', 34, 'b'), ('resnet152d', 152, 'd'),
 ])
 def test_same_outputs_as_timm_with_copied_weights(timm_name, depth, variant):
     reference = randomise(timm.create_model(timm_name, pretrained=False))

@@ -1,8 +1,7 @@
 """The segmentation configs (configs/seg): every ladder row builds our backbone through mmseg, its pretrained weights
-arrive unchanged, and the demo trains and tests end to end through tools/cli.py on a tiny generated ADE-format set."""
+arrive unchanged, and the demo trains and tests end to end through launch/cli.py on a tiny generated ADE-format set."""
 import math
 import re
-import sys
 from pathlib import Path
 
 import pytest
@@ -13,10 +12,9 @@ import backbones
 from backbones.errors import CheckpointError
 from backbones.weights_check import check_backbone_weights
 from cls.demo_world import SEG_CLASSES, generate
+from launch.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / 'tools'))
-from cli import main  # noqa: E402  (tools/ is not a package)
 from toolkits import build_in_toolkit  # noqa: E402
 
 SEG = ROOT / 'configs' / 'seg'
@@ -132,7 +130,7 @@ def test_demo_pretrained_backbone_reaches_the_segmentor_unchanged(tmp_path: Path
 
 
 # --------------------------------------------------------------------------------------------------------------------
-# End to end through tools/cli.py
+# End to end through launch/cli.py
 
 @pytest.fixture(scope='module')
 def tiny_ade(tmp_path_factory) -> str:

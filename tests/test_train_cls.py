@@ -1,16 +1,14 @@
 """tools/train_cls.py and tools/test_cls.py end to end on the embedded world: a short run learns, its checkpoint carries
 the trick card and is plain data, and the test tool reproduces the validation accuracy."""
-import sys
 from pathlib import Path
 
 import pytest
 import torch
 
 from cls.demo_world import THING_CLASSES, generate
+from launch.cli import TASKS, load_config, main, parse_args
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / 'tools'))
-from cli import TASKS, load_config, main, parse_args  # noqa: E402
 
 CONFIG = str(ROOT / 'configs/cls/demo/resnet18d_cosine_ls.py')
 EPOCHS = 8
@@ -74,12 +72,10 @@ def load_config_for(argv):
 
 
 def test_exported_backbone_loads_through_pretrained_init_cfg(trained, tmp_path):
-    from export_backbone import export
-
     from backbones import build_backbone
-    from backbones.checkpoint import load_checkpoint
+    from backbones.checkpoint import export_backbone, load_checkpoint
     _, work_dir, runner = trained
-    export(str(work_dir / f'epoch_{EPOCHS}.pth'), str(tmp_path))
+    export_backbone(str(work_dir / f'epoch_{EPOCHS}.pth'), str(tmp_path))
     assert sorted(p.name for p in tmp_path.iterdir()) == ['backbone.pth', 'backbone.safetensors']  # no temp files
     card = load_checkpoint(str(tmp_path / 'backbone.pth'))['meta']['trick_card']
     assert card['variant'] == 'd'

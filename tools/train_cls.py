@@ -1,5 +1,5 @@
 """Train a classification model: `python tools/train_cls.py CONFIG [--work-dir DIR] [--amp] [--cfg-options k=v ...]`."""
-from cli import main
+from launch.cli import main
 
 if __name__ == '__main__':
     main('cls', 'train')

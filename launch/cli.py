@@ -40,6 +40,9 @@ def parse_args(mode: str, argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument('--amp', nargs='?', const='auto', choices=['auto', *AMP_DTYPES], default=None,
                         help='mixed precision: fp16 (dynamic loss scaling) or bf16; auto = fp16 on CUDA, bf16 on CPU')
     parser.add_argument('--data-root', help='data_root of every dataset in the config (train, val and test)')
+    if mode == 'train':
+        parser.add_argument('--schedule-scale', type=float, default=None, metavar='F',
+                            help='train F times as long: the loop and every lr scheduler scale together')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction, default={},
                         help='override config keys, e.g. train_cfg.max_epochs=2')
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm'], default='none')
@@ -49,16 +52,24 @@ def parse_args(mode: str, argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
-def load_config(task: Task, args: argparse.Namespace) -> Config:
-    if not osp.isfile(args.config):
-        raise SystemExit(f'error: config file {args.config} not found')
+def register_modules(task: Task) -> None:
     if task.toolkit:
         importlib.import_module(f'{task.toolkit}.utils').register_all_modules(init_default_scope=False)
     importlib.import_module('cls')  # our scope: backbones, hooks, and the classification modules
+
+
+def load_config(task: Task, args: argparse.Namespace, register: bool = True) -> Config:
+    """The config a run executes. `register=False` only resolves it (a ladder comparing recipes needs no toolkit)."""
+    if not osp.isfile(args.config):
+        raise SystemExit(f'error: config file {args.config} not found')
+    if register:
+        register_modules(task)
     cfg = Config.fromfile(args.config)
     cfg.merge_from_dict(args.cfg_options)
     if args.data_root:
         set_data_root(cfg, args.data_root)
+    if getattr(args, 'schedule_scale', None):
+        rescale_schedule(cfg, args.schedule_scale)
     cfg.setdefault('default_scope', task.default_scope)
     cfg.launcher = args.launcher
     cfg.work_dir = args.work_dir or cfg.get('work_dir') or default_work_dir(args.config)
@@ -86,6 +97,39 @@ def set_data_root(cfg: Config, data_root: str) -> None:
     for key in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
         if cfg.get(key):
             visit(cfg[key].dataset)
+
+
+def rescale_schedule(cfg: Config, factor: float) -> None:
+    """Train `factor` times as long and keep the schedule's shape: the loop's length and every lr/momentum
+    scheduler's begin, end, milestones, T_max and step_size scale together (in epochs or iterations, whichever each
+    uses). Validation and checkpoint intervals that meant "at the end" stay at the end; shorter ones are kept."""
+    if not factor > 0:
+        raise SystemExit(f'error: --schedule-scale must be positive, got {factor}')
+    loop = cfg.train_cfg
+    length_key = 'max_epochs' if 'max_epochs' in loop else 'max_iters'
+    if length_key not in loop:
+        raise SystemExit(f'error: {cfg.filename}: train_cfg has neither max_epochs nor max_iters to scale')
+    old_length = loop[length_key]
+    loop[length_key] = new_length = max(1, round(old_length * factor))
+
+    def interval(value):
+        return new_length if value >= old_length else min(value, new_length)
+    if loop.get('val_interval'):
+        loop.val_interval = interval(loop.val_interval)
+    checkpoint = (cfg.get('default_hooks') or {}).get('checkpoint')
+    if checkpoint and checkpoint.get('interval', -1) > 0:
+        checkpoint.interval = interval(checkpoint.interval)
+
+    schedulers = cfg.get('param_scheduler') or []
+    for scheduler in [schedulers] if isinstance(schedulers, dict) else schedulers:
+        begin = scheduler['begin'] = round(scheduler.get('begin', 0) * factor)
+        if scheduler.get('end') is not None:
+            scheduler.end = max(begin + 1, round(scheduler.end * factor))
+        for key in ('T_max', 'step_size'):
+            if scheduler.get(key) is not None:
+                scheduler[key] = max(1, round(scheduler[key] * factor))
+        if scheduler.get('milestones') is not None:
+            scheduler.milestones = [max(1, round(m * factor)) for m in scheduler.milestones]
 
 
 def default_work_dir(config: str) -> str:

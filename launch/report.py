@@ -1,0 +1,154 @@
+"""The ladder's report: results.json (everything, machine-readable), results.md (the paper's Tables 8 and 9 with our
+numbers, deltas to the previous row and the paper's numbers beside them) and PNG plots, all from the runs' records."""
+import os.path as osp
+
+from launch.ladder import Ladder, write_json
+from launch.paper import TABLE8, TABLE9
+
+TABLES = (  # (title, task, our columns, the paper's table and its columns)
+    ('Table 8: Faster R-CNN, VOC-format detection', 'det', ('mAP',), TABLE8, ('top-1', 'mAP')),
+    ('Table 9: FCN, ADE-format segmentation', 'seg', ('pixAcc', 'mIoU'), TABLE9, ('top-1', 'pixAcc', 'mIoU')),
+)
+
+
+def collect(ladder: Ladder, results: dict, wall_s: float, command: str) -> dict:
+    """results.json: the rows as the tables show them, then every step with its card, metrics and curves."""
+    rows = []
+    for row in ladder.rows:
+        entry = dict(name=row.name, paper=row.paper)
+        for task, key in row.steps.items():
+            result = results.get(key, dict(error='not run'))
+            entry[task] = dict(step=key, **{k: result[k] for k in ('metrics', 'error') if k in result})
+        rows.append(entry)
+    steps = {key: dict(config=step.config, work_dir=step.work_dir, **results.get(key, dict(error='not run')))
+             for key, step in ladder.steps.items()}
+    return dict(ladder=ladder.source, command=command, out=ladder.out, wall_s=round(wall_s, 1), jobs=ladder.jobs,
+                threads=ladder.threads, rows=rows, steps=steps,
+                paper=dict(table8={k: dict(zip(('top-1', 'mAP'), v)) for k, v in TABLE8.items()},
+                           table9={k: dict(zip(('top-1', 'pixAcc', 'mIoU'), v)) for k, v in TABLE9.items()}))
+
+
+def _cell(value, previous=None) -> tuple[str, str]:
+    if value is None:
+        return '—', ''
+    delta = '' if previous is None else f'{value - previous:+.2f}'
+    return f'{value:.2f}', delta
+
+
+def _metric(row: dict, task: str, column: str):
+    return (row.get(task) or {}).get('metrics', {}).get(column)
+
+
+def table(data: dict, task: str, columns: tuple, paper: dict, paper_columns: tuple) -> list[str]:
+    head = ['backbone', 'top-1', 'Δ']
+    for column in columns:
+        head += [column, 'Δ']
+    head += ['paper row', *(f'paper {c}' for c in paper_columns)]
+    lines = ['| ' + ' | '.join(head) + ' |', '|' + '---|' * len(head)]
+    previous = None
+    for row in data['rows']:
+        if task not in row:
+            continue
+        if 'error' in row[task]:
+            lines.append(f'| {row["name"]} | {row[task]["error"]} |' + ' |' * (len(head) - 2))
+            continue
+        cells = [row['name'], *_cell(_metric(row, 'cls', 'top1'), previous and previous[0])]
+        values = [_metric(row, 'cls', 'top1')]
+        for i, column in enumerate(columns):
+            value = _metric(row, task, column)
+            cells += _cell(value, previous and previous[i + 1])
+            values.append(value)
+        reference = paper.get(row['paper']) if row['paper'] else None
+        cells += [row['paper'] or '—', *(f'{v:.2f}' for v in reference)] if reference \
+            else ['—'] * (1 + len(paper_columns))
+        lines.append('| ' + ' | '.join(cells) + ' |')
+        previous = values
+    return lines
+
+
+def _minutes(seconds: float) -> str:
+    return f'{int(seconds // 60)} min {seconds % 60:.0f} s'
+
+
+def markdown(data: dict, plots: list[str]) -> str:
+    lines = [f'# Transfer ladder: `{data["ladder"]}`', '',
+             f'`{data["command"]}`: {_minutes(data["wall_s"])} wall time, {data["jobs"]} run(s) at a time'
+             + (f', {data["threads"]} thread(s) each' if data['threads'] else '') + '.', '',
+             'Our numbers are the last validation of each run (top-1 of the cls run whose backbone the row transfers; '
+             'random init has none). Δ: change from the row above. The paper\'s numbers are ImageNet / VOC07 / '
+             'ADE20K at full scale, beside the row they stand for.', '']
+    for title, task, columns, paper, paper_columns in TABLES:
+        lines += [f'## {title}', '', *table(data, task, columns, paper, paper_columns), '']
+    lines += ['## Steps', '', '| step | config | result | wall (s) | |', '|---|---|---|---|---|']
+    for key, step in data['steps'].items():
+        result = '  '.join(f'{k} {v:.2f}' for k, v in step.get('metrics', {}).items()) or step.get('error', '')
+        status = 'reused' if step.get('reused') else ''
+        lines.append(f'| {key} | `{step["config"]}` | {result} | {step.get("wall_s", "")} | {status} |')
+    lines += ['', *(f'![{osp.splitext(p)[0]}]({p})' for p in plots), '']
+    return '\n'.join(lines)
+
+
+def plot(data: dict, out: str) -> list[str]:
+    """lr_schedules.png, training_curves.png, ladder.png in `out`; returns their names."""
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+
+    steps = {k: s for k, s in data['steps'].items() if 'curves' in s}
+    by_task = {task: {k: s for k, s in steps.items() if k.startswith(task + '/')} for task in ('cls', 'det', 'seg')}
+
+    fig, ax = plt.subplots(figsize=(7, 4))
+    for key, step in by_task['cls'].items():
+        train = step['curves']['train']
+        ax.plot([e['iter'] for e in train], [e['lr'] for e in train], label=key.split('/', 1)[1])
+    ax.set(xlabel='iteration', ylabel='learning rate', title='cls: learning-rate schedule of each recipe')
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(osp.join(out, 'lr_schedules.png'), dpi=90)
+    plt.close(fig)
+
+    fig, axes = plt.subplots(2, 2, figsize=(11, 7))
+    panels = [(axes[0, 0], 'cls', 'train', 'loss', 'cls: training loss'),
+              (axes[0, 1], 'cls', 'val', 'top1', 'cls: validation top-1 (%)'),
+              (axes[1, 0], 'det', 'train', 'loss', 'det: training loss'),
+              (axes[1, 1], 'seg', 'train', 'loss', 'seg: training loss')]
+    for ax, task, split, metric, title in panels:
+        for key, step in by_task[task].items():
+            entries = [e for e in step['curves'][split] if metric in e]
+            ax.plot([e['step'] for e in entries], [e[metric] for e in entries], label=key.split('/', 1)[1])
+        ax.set(title=title, xlabel='epoch' if split == 'val' else 'iteration')
+        if metric == 'loss':
+            ax.set_yscale('log')  # distillation's soft cross-entropy (× T²) is two orders above the others
+        ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(osp.join(out, 'training_curves.png'), dpi=90)
+    plt.close(fig)
+
+    columns = [('cls', 'top1', 'top-1'), ('det', 'mAP', 'mAP'), ('seg', 'pixAcc', 'pixAcc'), ('seg', 'mIoU', 'mIoU')]
+    fig, ax = plt.subplots(figsize=(9, 4))
+    width = 0.8 / max(1, len(data['rows']))
+    for i, row in enumerate(data['rows']):
+        values = [_metric(row, task, column) or 0.0 for task, column, _ in columns]
+        ax.bar([c + (i - (len(data['rows']) - 1) / 2) * width for c in range(len(columns))], values, width,
+               label=row['name'])
+    ax.set_xticks(range(len(columns)), [label for *_, label in columns])
+    ax.set(ylabel='%', title='the ladder: each row\'s backbone in cls, det and seg')
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(osp.join(out, 'ladder.png'), dpi=90)
+    plt.close(fig)
+    return ['lr_schedules.png', 'training_curves.png', 'ladder.png']
+
+
+def write(ladder: Ladder, results: dict, wall_s: float, command: str) -> dict:
+    data = collect(ladder, results, wall_s, command)
+    plots = plot(data, ladder.out)
+    write_json(osp.join(ladder.out, 'results.json'), data)
+    text = markdown(data, plots)
+    from backbones.checkpoint import atomic_write
+
+    def write_text(tmp):
+        with open(tmp, 'w') as f:
+            f.write(text)
+    atomic_write(osp.join(ladder.out, 'results.md'), write_text)
+    return data

@@ -1,0 +1,156 @@
+"""tools/run_ladder.py: schedules scale as a whole, a ladder config plans its steps (teachers first), and a tiny ladder
+on a tiny embedded world runs cls → export → det → seg end to end, reports the runs' own numbers, reuses finished
+steps, resumes an unfinished one and reruns only what a changed recipe touches."""
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from mmengine.config import Config
+
+from cls.demo_world import generate
+from launch.cli import rescale_schedule
+from launch.ladder import LadderError, critical_first, plan, read_scalars
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_schedule_scale_moves_the_loop_and_every_milestone_together():
+    cfg = Config.fromfile(str(ROOT / 'configs/cls/demo/resnet18d_cosine_ls.py'))
+    rescale_schedule(cfg, 0.4)
+    assert cfg.train_cfg.max_epochs == 12 and cfg.train_cfg.val_interval == 1
+    warmup, cosine = cfg.param_scheduler
+    assert (warmup.begin, warmup.end) == (0, 2) and cosine.begin == 2
+
+    cfg = Config.fromfile(str(ROOT / 'configs/cls/demo/resnet18b_standard.py'))
+    rescale_schedule(cfg, 0.4)
+    assert cfg.param_scheduler[0].milestones == [3, 6, 9]
+
+    cfg = Config.fromfile(str(ROOT / 'configs/det/demo/random_init.py'))
+    rescale_schedule(cfg, 0.5)  # "validate and save at the end" stays at the new end
+    assert cfg.train_cfg.max_iters == cfg.train_cfg.val_interval == cfg.default_hooks.checkpoint.interval == 150
+    assert [(s.get('begin'), s.get('end')) for s in cfg.param_scheduler] == [(0, 25), (0, 150)]
+    assert cfg.param_scheduler[1].milestones == [112]
+
+
+def test_schedule_scale_must_be_positive():
+    cfg = Config.fromfile(str(ROOT / 'configs/det/demo/random_init.py'))
+    with pytest.raises(SystemExit, match='positive'):
+        rescale_schedule(cfg, 0)
+
+
+def test_demo_ladder_plans_teacher_before_student_and_cls_before_transfer():
+    ladder = plan(str(ROOT / 'configs/ladders/demo.py'), out='OUT')
+    steps = ladder.steps
+    student, teacher = steps['cls/resnet18d_cosine_ls_distill_mixup'], steps['cls/resnet50d_teacher']
+    assert student.needs == ['cls/resnet50d_teacher']
+    assert student.cfg_options['model.teacher.checkpoint'] == teacher.work_dir == 'OUT/cls/resnet50d_teacher'
+    for row in ladder.rows:
+        for task in ('det', 'seg'):
+            step = steps[row.steps[task]]
+            if 'cls' in row.steps:
+                assert step.needs == [row.steps['cls']]
+                assert step.cfg_options['model.backbone.init_cfg.checkpoint'] == \
+                    f'{steps[row.steps["cls"]].work_dir}/backbone.pth'
+            else:
+                assert step.needs == [] and 'model.backbone.init_cfg.checkpoint' not in step.cfg_options
+    assert [r.name for r in ladder.rows][:2] == ['random init', 'B-standard']
+    assert critical_first(steps)[0] is teacher  # the longest chain: teacher → student → det/seg
+
+
+@pytest.mark.parametrize('text, message', [
+    ("rows = [dict(name='x', det='configs/det/demo/random_init.py')]\nbogus = 1", "unknown key(s) ['bogus']"),
+    ("rows = [dict(name='x', cls='configs/cls/demo/resnet18b_standard.py')]", 'names neither a det nor a seg'),
+    ("rows = [dict(name='x', det='configs/det/demo/nope.py')]", 'det config configs/det/demo/nope.py not found'),
+    ("rows = [dict(name='x', det='configs/det/demo/random_init.py')]\nschedule_scale = dict(cls=1, dte=1)",
+     "schedule_scale has unknown task(s) ['dte']"),
+])
+def test_bad_ladder_configs_fail_with_one_line_naming_the_key(tmp_path, monkeypatch, text, message):
+    monkeypatch.chdir(ROOT)
+    path = tmp_path / 'ladder.py'
+    path.write_text(text)
+    with pytest.raises(LadderError, match=re.escape(message)) as err:
+        plan(str(path))
+    assert '\n' not in str(err.value) and str(path) in str(err.value)
+
+
+TINY_LADDER = """
+jobs = 2
+threads = 1
+schedule_scale = dict(cls=0.04, det=0.01, seg=0.01)   # cls: 1-2 epochs, det/seg: 3 iterations
+data_roots = dict(cls='{world}/cls', det='{world}/voc/', seg='{world}/ade/')
+cfg_options = dict(cls={{'default_hooks.logger.interval': 1}}, det={{'default_hooks.logger.interval': 1}},
+                   seg={{'default_hooks.logger.interval': 1, 'randomness.seed': {seed}}})
+rows = [
+    dict(name='random init', det='configs/det/demo/random_init.py', seg='configs/seg/demo/random_init.py'),
+    dict(name='D + all tricks', paper='+ distill w/ mixup', cls='configs/cls/demo/resnet18d_cosine_ls_distill_mixup.py',
+         det='configs/det/demo/resnet18d_cosine_ls_distill_mixup.py',
+         seg='configs/seg/demo/resnet18d_cosine_ls_distill_mixup.py'),
+]
+"""
+
+
+def run_ladder(config: Path, out: Path) -> str:
+    done = subprocess.run([sys.executable, 'tools/run_ladder.py', '--config', str(config), '--out', str(out)],
+                          cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    return done.stdout
+
+
+@pytest.fixture(scope='module')
+def tiny_ladder(tmp_path_factory):
+    root = tmp_path_factory.mktemp('ladder')
+    generate(root / 'world', seed=0, scenes_train=18, scenes_val=9)
+    config = root / 'tiny.py'
+    config.write_text(TINY_LADDER.format(world=root / 'world', seed=0))
+    out = root / 'out'
+    return config, out, run_ladder(config, out)
+
+
+def test_tiny_ladder_reports_the_numbers_of_its_own_runs(tiny_ladder):
+    _, out, stdout = tiny_ladder
+    data = json.loads((out / 'results.json').read_text())
+    assert set(data['steps']) == {'cls/resnet50d_teacher', 'cls/resnet18d_cosine_ls_distill_mixup',
+                                  'det/random_init', 'seg/random_init', 'det/resnet18d_cosine_ls_distill_mixup',
+                                  'seg/resnet18d_cosine_ls_distill_mixup'}
+    names = {'cls': ('top1', 'top1', 1), 'det': ('mAP', 'pascal_voc/mAP', 100), 'seg': ('mIoU', 'mIoU', 1)}
+    markdown = (out / 'results.md').read_text()
+    for key, step in data['steps'].items():
+        assert 'error' not in step and not step['reused'], key
+        column, logged, factor = names[key.split('/')[0]]
+        last_val = read_scalars(str(out / key))['val'][-1]  # what mmengine logged in that run's own work dir
+        assert step['metrics'][column] == pytest.approx(last_val[logged] * factor, abs=1e-4)  # rounded to 4 places
+        assert f'{step["metrics"][column]:.2f}' in markdown
+    row = data['rows'][1]
+    assert row['cls']['metrics'] == data['steps']['cls/resnet18d_cosine_ls_distill_mixup']['metrics']
+    assert row['det']['metrics'] == data['steps']['det/resnet18d_cosine_ls_distill_mixup']['metrics']
+    assert '| D + all tricks | ' in markdown and '| + distill w/ mixup | 79.29 | 81.33 |' in markdown
+    for name in ('lr_schedules.png', 'training_curves.png', 'ladder.png'):
+        assert (out / name).read_bytes()[:8] == b'\x89PNG\r\n\x1a\n'
+
+
+def test_tiny_ladder_trains_the_teacher_first_and_transfers_the_exported_backbone(tiny_ladder):
+    _, out, stdout = tiny_ladder
+    assert stdout.index('done   cls/resnet50d_teacher') < stdout.index('start  cls/resnet18d_cosine_ls_distill')
+    student = out / 'cls/resnet18d_cosine_ls_distill_mixup'
+    card = json.loads((student / 'ladder_step.json').read_text())['result']['trick_card']
+    assert card['distill'] and card['mixup_alpha'] == 0.2 and card['variant'] == 'd'
+    assert (student / 'backbone.pth').is_file() and (student / 'backbone.safetensors').is_file()
+    det_log = (out / 'det/resnet18d_cosine_ls_distill_mixup/ladder_train.log').read_text()
+    assert f'backbone tensors equal {student}/backbone.pth' in det_log  # BackboneWeightsCheckHook's verdict
+
+
+def test_rerun_reuses_finished_steps_resumes_unfinished_ones_and_reruns_changed_recipes(tiny_ladder):
+    config, out, _ = tiny_ladder
+    (out / 'det/random_init/ladder_step.json').unlink()  # as if the ladder died right after the det run
+    stdout = run_ladder(config, out)
+    assert 'resume det/random_init' in stdout
+    assert stdout.count('reuse  ') == 5 and 'start ' not in stdout
+
+    config.write_text(config.read_text().replace("'randomness.seed': 0", "'randomness.seed': 1"))
+    stdout = run_ladder(config, out)  # a changed seg recipe: both seg steps rerun, nothing else
+    assert sorted(re.findall(r'start  (\S+)', stdout)) == ['seg/random_init', 'seg/resnet18d_cosine_ls_distill_mixup']
+    assert stdout.count('reuse  ') == 4
+    assert (out / 'seg/random_init.stale-1/ladder_step.json').is_file()  # the earlier run is kept, not deleted
