@@ -12,6 +12,7 @@ card resumes from its last checkpoint (`--resume`); an earlier run with another 
 """
 import fcntl
 import hashlib
+import math
 import json
 import os
 import os.path as osp
@@ -239,6 +240,11 @@ def final_metrics(task: str, curves: dict, where: str) -> dict:
     return metrics
 
 
+def diverged_at(curves: dict) -> int | None:
+    """The first logged iteration whose training loss is NaN or infinite."""
+    return next((e['step'] for e in curves['train'] if not math.isfinite(e['loss'])), None)
+
+
 def finish(step: Step, step_card: dict, wall_s: float) -> dict:
     """Collect a finished run: metrics and curves from its logs; cls also exports its backbone (checking that the
     checkpoint's trick card is the planned one)."""
@@ -248,6 +254,8 @@ def finish(step: Step, step_card: dict, wall_s: float) -> dict:
     curves = read_scalars(step.work_dir)
     result = dict(checkpoint=checkpoint, metrics=final_metrics(step.task, curves, step.key), wall_s=round(wall_s, 1),
                   curves=curves)
+    if diverged_at(curves) is not None:  # its metrics are those of a broken model: the report says so beside them
+        result['diverged_at'] = diverged_at(curves)
     if step.task == 'cls':
         from backbones.checkpoint import export_backbone, load_checkpoint
         saved = load_checkpoint(checkpoint).get('meta', {}).get('trick_card')
@@ -376,7 +384,7 @@ def _run_steps(ladder: Ladder, log, poll_s: float, progress_every_s: float) -> d
             record = reusable(step, step_card)
             if record:
                 results[step.key] = record['result'] | dict(reused=True)
-                say(f'reuse  {step.key}  {_metrics_text(record["result"]["metrics"])}')
+                say(f'reuse  {step.key}  {metrics_text(record["result"])}')
                 continue
             resume = prepare(step, step_card, say)
             log_file = osp.join(step.work_dir, 'ladder_train.log')
@@ -402,7 +410,7 @@ def _run_steps(ladder: Ladder, log, poll_s: float, progress_every_s: float) -> d
                 results[run_.step.key] = dict(error=str(err))
                 say(f'FAILED {err}')
                 continue
-            say(f'done   {run_.step.key}  {_metrics_text(results[run_.step.key]["metrics"])}  ({wall:.0f} s)')
+            say(f'done   {run_.step.key}  {metrics_text(results[run_.step.key])}  ({wall:.0f} s)')
         if running and time.monotonic() - last_progress >= progress_every_s:
             last_progress = time.monotonic()
             say('running: ' + ', '.join(_progress(r) for r in running))
@@ -411,6 +419,9 @@ def _run_steps(ladder: Ladder, log, poll_s: float, progress_every_s: float) -> d
     return results
 
 
-def _metrics_text(metrics: dict) -> str:
-    return '  '.join(f'{k} {v:.2f}' for k, v in metrics.items())
+def metrics_text(result: dict) -> str:
+    text = '  '.join(f'{k} {v:.2f}' for k, v in result['metrics'].items())
+    if 'diverged_at' in result:
+        text += f'  (loss not finite from iteration {result["diverged_at"]})'
+    return text
 

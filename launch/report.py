@@ -2,7 +2,7 @@
 numbers, deltas to the previous row and the paper's numbers beside them) and PNG plots, all from the runs' records."""
 import os.path as osp
 
-from launch.ladder import Ladder, write_json
+from launch.ladder import Ladder, metrics_text, write_json
 from launch.paper import TABLE8, TABLE9
 
 TABLES = (  # (title, task, our columns, the paper's table and its columns)
@@ -18,7 +18,7 @@ def collect(ladder: Ladder, results: dict, wall_s: float, command: str) -> dict:
         entry = dict(name=row.name, paper=row.paper)
         for task, key in row.steps.items():
             result = results.get(key, dict(error='not run'))
-            entry[task] = dict(step=key, **{k: result[k] for k in ('metrics', 'error') if k in result})
+            entry[task] = dict(step=key, **{k: result[k] for k in ('metrics', 'error', 'diverged_at') if k in result})
         rows.append(entry)
     steps = {key: dict(config=step.config, work_dir=step.work_dir, **results.get(key, dict(error='not run')))
              for key, step in ladder.steps.items()}
@@ -58,6 +58,8 @@ def table(data: dict, task: str, columns: tuple, paper: dict, paper_columns: tup
             value = _metric(row, task, column)
             cells += _cell(value, previous and previous[i + 1])
             values.append(value)
+        if 'diverged_at' in row[task]:
+            cells[-2] += f' (loss not finite from iter {row[task]["diverged_at"]})'
         reference = paper.get(row['paper']) if row['paper'] else None
         cells += [row['paper'] or '—', *(f'{v:.2f}' for v in reference)] if reference \
             else ['—'] * (1 + len(paper_columns))
@@ -81,7 +83,7 @@ def markdown(data: dict, plots: list[str]) -> str:
         lines += [f'## {title}', '', *table(data, task, columns, paper, paper_columns), '']
     lines += ['## Steps', '', '| step | config | result | wall (s) | |', '|---|---|---|---|---|']
     for key, step in data['steps'].items():
-        result = '  '.join(f'{k} {v:.2f}' for k, v in step.get('metrics', {}).items()) or step.get('error', '')
+        result = metrics_text(step) if 'metrics' in step else step.get('error', '')
         status = 'reused' if step.get('reused') else ''
         lines.append(f'| {key} | `{step["config"]}` | {result} | {step.get("wall_s", "")} | {status} |')
     lines += ['', *(f'![{osp.splitext(p)[0]}]({p})' for p in plots), '']

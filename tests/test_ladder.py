@@ -12,7 +12,9 @@ from mmengine.config import Config
 
 from cls.demo_world import generate
 from launch.cli import rescale_schedule
-from launch.ladder import LadderError, critical_first, plan, read_scalars
+from launch import report
+from launch.ladder import LadderError, critical_first, diverged_at, plan, read_scalars
+from launch.paper import TABLE8, TABLE9
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -60,6 +62,16 @@ def test_demo_ladder_plans_teacher_before_student_and_cls_before_transfer():
     assert critical_first(steps)[0] is teacher  # the longest chain: teacher → student → det/seg
 
 
+def test_paper_ladder_is_tables_8_and_9_launched_on_8_gpus():
+    ladder = plan(str(ROOT / 'configs/ladders/paper.py'))
+    assert [r.paper for r in ladder.rows[:7]] == list(TABLE8) == list(TABLE9)
+    assert len(ladder.steps) == 1 + 3 * len(ladder.rows)  # + the ResNet-152-D teacher, shared by both distill rows
+    assert critical_first(ladder.steps)[0].key == 'cls/resnet152d_teacher'
+    command = ladder.steps['seg/resnet50d_cosine'].command(resume=True)
+    assert command[1:4] == ['-m', 'torch.distributed.run', '--nproc_per_node=8']
+    assert command[-3:] == ['--launcher', 'pytorch', '--resume']
+
+
 @pytest.mark.parametrize('text, message', [
     ("rows = [dict(name='x', det='configs/det/demo/random_init.py')]\nbogus = 1", "unknown key(s) ['bogus']"),
     ("rows = [dict(name='x', cls='configs/cls/demo/resnet18b_standard.py')]", 'names neither a det nor a seg'),
@@ -74,6 +86,19 @@ def test_bad_ladder_configs_fail_with_one_line_naming_the_key(tmp_path, monkeypa
     with pytest.raises(LadderError, match=re.escape(message)) as err:
         plan(str(path))
     assert '\n' not in str(err.value) and str(path) in str(err.value)
+
+
+def test_a_diverged_run_is_flagged_beside_its_numbers(tmp_path):
+    run = tmp_path / 'det' / '20260101_000000' / 'vis_data'
+    run.mkdir(parents=True)
+    entries = [dict(loss=1.2, step=10), dict(loss=float('nan'), step=20), dict(loss=float('nan'), step=30),
+               {'pascal_voc/mAP': 0.0, 'step': 30}]
+    (run / 'scalars.json').write_text('\n'.join(json.dumps(e) for e in entries))  # mmengine writes NaN as NaN
+    curves = read_scalars(str(tmp_path / 'det'))
+    assert diverged_at(curves) == 20
+    data = dict(rows=[dict(name='B', paper=None, det=dict(metrics=dict(mAP=0.0), diverged_at=20))])
+    line = report.table(data, 'det', ('mAP',), TABLE8, ('top-1', 'mAP'))[-1]
+    assert '0.00 (loss not finite from iter 20)' in line
 
 
 TINY_LADDER = """
