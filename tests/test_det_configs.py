@@ -160,3 +160,29 @@ def test_demo_test_mode_reports_voc_map(pretrained_run, world, tmp_path: Path):
     mAP = runner.message_hub.get_scalar('test/pascal_voc/mAP').current()  # VOCMetric's key, 11-point VOC07 AP
     assert isinstance(mAP, float) and 0.0 <= mAP <= 1.0
     assert len(runner.test_dataloader.dataset) == 8
+
+
+@pytest.mark.parametrize('classes, named', [(THING_CLASSES, THING_CLASSES), (None, 'voc')])
+def test_voc_metric_names_the_datasets_own_classes(classes, named, monkeypatch):
+    """mmdet's VOCMetric names Pascal's 20 classes for any folder called VOC2007; ours keeps the dataset's own and the
+    same AP (the computation is mmdet's)."""
+    import numpy as np
+    from mmdet.evaluation.functional import get_classes
+    from mmdet.evaluation.metrics import voc_metric
+
+    import det
+    classes = classes or get_classes('voc')
+    seen = {}
+
+    def eval_map(*args, dataset=None, **kwargs):
+        seen['dataset'] = dataset
+        return 0.5, []
+    monkeypatch.setattr(voc_metric, 'eval_map', eval_map)
+    metric = det.VOCMetric(metric='mAP', eval_mode='11points')
+    metric.dataset_meta = dict(classes=classes, dataset_type='VOC2007')
+    box = np.array([[0, 0, 10, 10]], dtype=np.float32)
+    annotation = dict(labels=np.array([0]), bboxes=box, bboxes_ignore=np.zeros((0, 4)), labels_ignore=np.array([]))
+    result = metric.compute_metrics([(annotation, [box] + [np.zeros((0, 5))] * (len(classes) - 1))])
+    assert result['mAP'] == 0.5
+    assert seen['dataset'] == named
+    assert metric.dataset_meta['dataset_type'] == 'VOC2007'  # restored
