@@ -43,18 +43,16 @@ test_pipeline = [
     dict(type='LoadAnnotations'),
     dict(type='PackSegInputs'),
 ]
+ade_format = dict(type=dataset_type, data_root=data_root, metainfo=dict(classes=classes), reduce_zero_label=True,
+                  img_suffix='.jpg', seg_map_suffix='.png')
 train_dataloader = dict(
     batch_size=8, num_workers=1, persistent_workers=True,
-    dataset=dict(_delete_=True, type=dataset_type, data_root=data_root, metainfo=dict(classes=classes),
-                 reduce_zero_label=True, img_suffix='.jpg', seg_map_suffix='.png',
-                 data_prefix=dict(img_path='images/training', seg_map_path='annotations/training'),
-                 pipeline=train_pipeline))
+    dataset=dict(ade_format, _delete_=True, pipeline=train_pipeline,
+                 data_prefix=dict(img_path='images/training', seg_map_path='annotations/training')))
 val_dataloader = dict(
     batch_size=8, num_workers=1, persistent_workers=True,
-    dataset=dict(_delete_=True, type=dataset_type, data_root=data_root, metainfo=dict(classes=classes),
-                 reduce_zero_label=True, img_suffix='.jpg', seg_map_suffix='.png',
-                 data_prefix=dict(img_path='images/validation', seg_map_path='annotations/validation'),
-                 pipeline=test_pipeline))
+    dataset=dict(ade_format, _delete_=True, pipeline=test_pipeline,
+                 data_prefix=dict(img_path='images/validation', seg_map_path='annotations/validation')))
 test_dataloader = val_dataloader
 val_evaluator = dict(type='IoUMetric', iou_metrics=['mIoU'])  # reports aAcc (pixel accuracy), mIoU, mAcc
 test_evaluator = val_evaluator
