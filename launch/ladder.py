@@ -317,10 +317,11 @@ def _progress(run: Running) -> str:
     return f'{run.step.key} {unit} {done}/{total}'
 
 
-def _log_tail(path: str, lines: int = 3) -> str:
+def _last_line(path: str) -> str:
+    """The last non-empty line of a run's log: for a failed run, the error it stopped with."""
     with open(path, errors='replace') as f:
-        tail = [line.rstrip() for line in f.readlines()[-lines:]]
-    return ' | '.join(tail)
+        lines = [line.strip() for line in f if line.strip()]
+    return lines[-1] if lines else '(empty log)'
 
 
 def ensure_embedded_world(path: str, log) -> None:
@@ -402,7 +403,7 @@ def _run_steps(ladder: Ladder, log, poll_s: float, progress_every_s: float) -> d
             wall = time.monotonic() - run_.started
             if code != 0:
                 results[run_.step.key] = dict(error=f'exit code {code}; see {run_.log_file}')
-                say(f'FAILED {run_.step.key} (exit {code}): {_log_tail(run_.log_file)}')
+                say(f'FAILED {run_.step.key} (exit {code}): {_last_line(run_.log_file)}')
                 continue
             try:
                 results[run_.step.key] = finish(run_.step, run_.card, wall)['result'] | dict(reused=False)

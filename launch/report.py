@@ -90,6 +90,11 @@ def markdown(data: dict, plots: list[str]) -> str:
     return '\n'.join(lines)
 
 
+def _legend(ax) -> None:
+    if ax.get_legend_handles_labels()[0]:  # a panel with no finished run stays empty
+        ax.legend(fontsize=7)
+
+
 def plot(data: dict, out: str) -> list[str]:
     """lr_schedules.png, training_curves.png, ladder.png in `out`; returns their names."""
     import matplotlib
@@ -104,7 +109,7 @@ def plot(data: dict, out: str) -> list[str]:
         train = step['curves']['train']
         ax.plot([e['iter'] for e in train], [e['lr'] for e in train], label=key.split('/', 1)[1])
     ax.set(xlabel='iteration', ylabel='learning rate', title='cls: learning-rate schedule of each recipe')
-    ax.legend(fontsize=7)
+    _legend(ax)
     fig.tight_layout()
     fig.savefig(osp.join(out, 'lr_schedules.png'), dpi=90)
     plt.close(fig)
@@ -121,7 +126,7 @@ def plot(data: dict, out: str) -> list[str]:
         ax.set(title=title, xlabel='epoch' if split == 'val' else 'iteration')
         if metric == 'loss':
             ax.set_yscale('log')  # distillation's soft cross-entropy (× T²) is two orders above the others
-        ax.legend(fontsize=7)
+        _legend(ax)
     fig.tight_layout()
     fig.savefig(osp.join(out, 'training_curves.png'), dpi=90)
     plt.close(fig)
@@ -135,7 +140,7 @@ def plot(data: dict, out: str) -> list[str]:
                label=row['name'])
     ax.set_xticks(range(len(columns)), [label for *_, label in columns])
     ax.set(ylabel='%', title='the ladder: each row\'s backbone in cls, det and seg')
-    ax.legend(fontsize=7)
+    _legend(ax)
     fig.tight_layout()
     fig.savefig(osp.join(out, 'ladder.png'), dpi=90)
     plt.close(fig)

@@ -179,3 +179,22 @@ def test_rerun_reuses_finished_steps_resumes_unfinished_ones_and_reruns_changed_
     assert sorted(re.findall(r'start  (\S+)', stdout)) == ['seg/random_init', 'seg/resnet18d_cosine_ls_distill_mixup']
     assert stdout.count('reuse  ') == 4
     assert (out / 'seg/random_init.stale-1/ladder_step.json').is_file()  # the earlier run is kept, not deleted
+
+
+def test_a_failed_step_skips_what_needs_it_and_the_report_says_so(tmp_path):
+    config = tmp_path / 'broken.py'
+    config.write_text(f"""
+data_roots = dict(cls='{tmp_path}/no_such_world')
+rows = [dict(name='B-standard', paper='B-standard', cls='configs/cls/demo/resnet18b_standard.py',
+             seg='configs/seg/demo/resnet18b_standard.py')]
+""")
+    done = subprocess.run([sys.executable, 'tools/run_ladder.py', '--config', str(config), '--out', str(tmp_path / 'out')],
+                          cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert done.returncode != 0
+    assert 'FAILED cls/resnet18b_standard' in done.stdout and 'no_such_world' in done.stdout  # the log's last lines
+    assert 'skip   seg/resnet18b_standard' in done.stdout
+    assert done.stderr.strip().splitlines()[-1] == \
+        'error: 2 step(s) did not finish: cls/resnet18b_standard, seg/resnet18b_standard'
+    data = json.loads((tmp_path / 'out/results.json').read_text())
+    assert data['steps']['seg/resnet18b_standard']['error'] == 'skipped: cls/resnet18b_standard failed'
+    assert '| B-standard | skipped: cls/resnet18b_standard failed |' in (tmp_path / 'out/results.md').read_text()
