@@ -12,8 +12,8 @@ card resumes from its last checkpoint (`--resume`); an earlier run with another 
 """
 import fcntl
 import hashlib
-import math
 import json
+import math
 import os
 import os.path as osp
 import subprocess
@@ -24,6 +24,9 @@ from dataclasses import dataclass, field
 from mmengine.config import Config
 from mmengine.runner.checkpoint import find_latest_checkpoint
 
+from backbones.checkpoint import atomic_write, export_backbone, load_checkpoint
+from cls.demo_world import generate
+from cls.trick_card import planned_amp_dtype, trick_card
 from launch.cli import TASKS, load_config, parse_args
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
@@ -180,10 +183,9 @@ def _digest(data) -> str:
 def card(step: Step, cards: dict[str, dict]) -> dict:
     """What makes a finished step reusable: its resolved config, its recipe and the cards of the steps it reads."""
     cfg = step.resolve()
-    result = dict(task=step.task, config=step.config, digest=_digest(cfg.to_dict()),
+    result = dict(task=step.task, config=step.config, config_digest=_digest(cfg.to_dict()),
                   inputs={key: cards[key]['digest'] for key in step.needs})
     if step.task == 'cls':
-        from cls.trick_card import trick_card, planned_amp_dtype
         result['trick_card'] = trick_card(cfg, step.nproc_per_node, planned_amp_dtype(cfg))
     result['digest'] = _digest(result)
     return result
@@ -198,8 +200,6 @@ def _read_json(path: str) -> dict | None:
 
 
 def write_json(path: str, data) -> None:
-    from backbones.checkpoint import atomic_write
-
     def write(tmp):
         with open(tmp, 'w') as f:
             json.dump(data, f, indent=1, default=str)
@@ -257,7 +257,6 @@ def finish(step: Step, step_card: dict, wall_s: float) -> dict:
     if diverged_at(curves) is not None:  # its metrics are those of a broken model: the report says so beside them
         result['diverged_at'] = diverged_at(curves)
     if step.task == 'cls':
-        from backbones.checkpoint import export_backbone, load_checkpoint
         saved = load_checkpoint(checkpoint).get('meta', {}).get('trick_card')
         if saved != step_card['trick_card']:
             raise LadderError(f'{step.key}: {checkpoint} carries trick card {saved}, planned {step_card["trick_card"]}')
@@ -327,7 +326,6 @@ def _last_line(path: str) -> str:
 def ensure_embedded_world(path: str, log) -> None:
     if osp.isfile(osp.join(path, 'meta.json')):
         return
-    from cls.demo_world import generate
     log(f'making the embedded world in {path} (once)')
     try:
         generate(path)

@@ -2,6 +2,7 @@
 numbers, deltas to the previous row and the paper's numbers beside them) and PNG plots, all from the runs' records."""
 import os.path as osp
 
+from backbones.checkpoint import atomic_write
 from launch.ladder import Ladder, metrics_text, write_json
 from launch.paper import TABLE8, TABLE9
 
@@ -152,7 +153,6 @@ def write(ladder: Ladder, results: dict, wall_s: float, command: str) -> dict:
     plots = plot(data, ladder.out)
     write_json(osp.join(ladder.out, 'results.json'), data)
     text = markdown(data, plots)
-    from backbones.checkpoint import atomic_write
 
     def write_text(tmp):
         with open(tmp, 'w') as f:
