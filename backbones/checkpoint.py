@@ -121,13 +121,15 @@ class PlainCheckpointHook(Hook):
         checkpoint.update(plain)
 
 
-def export_backbone(checkpoint_path: str, out_dir: str, prefix: str = 'backbone.') -> dict:
+def export_backbone(checkpoint_path: str, out_dir: str, prefix: str = 'backbone.',
+                    checkpoint: dict | None = None) -> dict:
     """Write the backbone of a classification checkpoint as OUT_DIR/backbone.safetensors and OUT_DIR/backbone.pth
     (`{'state_dict', 'meta': {'trick_card', 'source'}}`), keys without `prefix`, atomically; return the weights.
+    `checkpoint`: the file's content, if the caller has already loaded it.
 
     det/seg configs then load it with `init_cfg=dict(type='Pretrained', checkpoint='OUT_DIR/backbone.pth')`."""
     from safetensors.torch import save_file
-    checkpoint = load_checkpoint(checkpoint_path)
+    checkpoint = checkpoint if checkpoint is not None else load_checkpoint(checkpoint_path)
     state = checkpoint.get('state_dict', checkpoint)
     weights = {k[len(prefix):]: v.contiguous() for k, v in state.items() if k.startswith(prefix)}
     if not weights:

@@ -180,9 +180,9 @@ def _digest(data) -> str:
     return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
-def card(step: Step, cards: dict[str, dict]) -> dict:
-    """What makes a finished step reusable: its resolved config, its recipe and the cards of the steps it reads."""
-    cfg = step.resolve()
+def card(step: Step, cfg: Config, cards: dict[str, dict]) -> dict:
+    """What makes a finished step reusable: its resolved config `cfg`, its recipe and the cards of the steps it
+    reads."""
     result = dict(task=step.task, config=step.config, config_digest=_digest(cfg.to_dict()),
                   inputs={key: cards[key]['digest'] for key in step.needs})
     if step.task == 'cls':
@@ -254,13 +254,15 @@ def finish(step: Step, step_card: dict, wall_s: float) -> dict:
     curves = read_scalars(step.work_dir)
     result = dict(checkpoint=checkpoint, metrics=final_metrics(step.task, curves, step.key), wall_s=round(wall_s, 1),
                   curves=curves)
-    if diverged_at(curves) is not None:  # its metrics are those of a broken model: the report says so beside them
-        result['diverged_at'] = diverged_at(curves)
+    diverged = diverged_at(curves)
+    if diverged is not None:  # its metrics are those of a broken model: the report says so beside them
+        result['diverged_at'] = diverged
     if step.task == 'cls':
-        saved = load_checkpoint(checkpoint).get('meta', {}).get('trick_card')
+        content = load_checkpoint(checkpoint)
+        saved = content.get('meta', {}).get('trick_card')
         if saved != step_card['trick_card']:
             raise LadderError(f'{step.key}: {checkpoint} carries trick card {saved}, planned {step_card["trick_card"]}')
-        export_backbone(checkpoint, step.work_dir)
+        export_backbone(checkpoint, step.work_dir, checkpoint=content)
         result['trick_card'] = saved
     record = dict(card=step_card, result=result)
     write_json(osp.join(step.work_dir, RECORD_FILE), record)
@@ -379,7 +381,8 @@ def _run_steps(ladder: Ladder, log, poll_s: float, progress_every_s: float) -> d
             if len(running) >= ladder.jobs or not all(key in results for key in step.needs):
                 continue
             pending.remove(step)
-            step_card = cards[step.key] = card(step, cards)
+            cfg = step.resolve()
+            step_card = cards[step.key] = card(step, cfg, cards)
             record = reusable(step, step_card)
             if record:
                 results[step.key] = record['result'] | dict(reused=True)
@@ -390,7 +393,7 @@ def _run_steps(ladder: Ladder, log, poll_s: float, progress_every_s: float) -> d
             with open(log_file, 'a') as out:
                 process = subprocess.Popen(step.command(resume), stdout=out, stderr=subprocess.STDOUT, env=env,
                                            cwd=os.getcwd())
-            running.append(Running(step, step_card, process, log_file, time.monotonic(), _length(step.resolve())))
+            running.append(Running(step, step_card, process, log_file, time.monotonic(), _length(cfg)))
             done = total - len(pending) - len(running)
             say(f'{"resume" if resume else "start "} {step.key}  ({done} of {total} steps done, log: {log_file})')
         for run_ in list(running):
