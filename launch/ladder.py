@@ -25,7 +25,7 @@ from mmengine.config import Config
 from mmengine.runner.checkpoint import find_latest_checkpoint
 
 from backbones.checkpoint import atomic_write, export_backbone, load_checkpoint
-from cls.demo_world import generate
+from cls.demo_world import VERSION as WORLD_VERSION, generate
 from cls.trick_card import planned_amp_dtype, trick_card
 from launch.cli import TASKS, load_config, parse_args
 
@@ -180,11 +180,13 @@ def _digest(data) -> str:
     return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
-def card(step: Step, cfg: Config, cards: dict[str, dict]) -> dict:
-    """What makes a finished step reusable: its resolved config `cfg`, its recipe and the cards of the steps it
-    reads."""
+def card(step: Step, cfg: Config, cards: dict[str, dict], world: dict | None = None) -> dict:
+    """What makes a finished step reusable: its resolved config `cfg`, its recipe, the cards of the steps it reads
+    and, on the embedded world, that world's meta.json (its generator version, seed and counts)."""
     result = dict(task=step.task, config=step.config, config_digest=_digest(cfg.to_dict()),
                   inputs={key: cards[key]['digest'] for key in step.needs})
+    if world is not None:
+        result['world_digest'] = _digest(world)
     if step.task == 'cls':
         result['trick_card'] = trick_card(cfg, step.nproc_per_node, planned_amp_dtype(cfg))
     result['digest'] = _digest(result)
@@ -325,12 +327,18 @@ def _last_line(path: str) -> str:
     return lines[-1] if lines else '(empty log)'
 
 
-def ensure_embedded_world(path: str, log) -> None:
-    if osp.isfile(osp.join(path, 'meta.json')):
-        return
-    log(f'making the embedded world in {path} (once)')
+def ensure_embedded_world(path: str, log) -> dict:
+    """The embedded world's meta.json content, after making the world if it is missing or from another generator
+    version (whose crops would silently feed configs written for this one)."""
+    meta = _read_json(osp.join(path, 'meta.json'))
+    if meta is not None and meta.get('version') == WORLD_VERSION:
+        return meta
+    if meta is None:
+        log(f'making the embedded world in {path} (once)')
+    else:
+        log(f'remaking the embedded world in {path}: it is version {meta.get("version")}, the generator {WORLD_VERSION}')
     try:
-        generate(path)
+        return generate(path, overwrite=meta is not None)
     except FileExistsError as err:
         raise LadderError(f'embedded_world {path}: an unfinished generation is in the way ({err})') from None
 
@@ -345,9 +353,8 @@ def run(ladder: Ladder, log=print, poll_s: float = 2.0, progress_every_s: float 
             fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             raise LadderError(f'{ladder.out}: another ladder is running there') from None
-        if ladder.embedded_world:
-            ensure_embedded_world(ladder.embedded_world, log)
-        return _run_steps(ladder, log, poll_s, progress_every_s)
+        world = ensure_embedded_world(ladder.embedded_world, log) if ladder.embedded_world else None
+        return _run_steps(ladder, log, poll_s, progress_every_s, world)
 
 
 def critical_first(steps: dict[str, Step]) -> list[Step]:
@@ -358,7 +365,7 @@ def critical_first(steps: dict[str, Step]) -> list[Step]:
     return sorted(steps.values(), key=lambda s: -height[s.key])
 
 
-def _run_steps(ladder: Ladder, log, poll_s: float, progress_every_s: float) -> dict:
+def _run_steps(ladder: Ladder, log, poll_s: float, progress_every_s: float, world: dict | None) -> dict:
     env = dict(os.environ)
     if ladder.threads:
         env.update(OMP_NUM_THREADS=str(ladder.threads), MKL_NUM_THREADS=str(ladder.threads))
@@ -382,7 +389,7 @@ def _run_steps(ladder: Ladder, log, poll_s: float, progress_every_s: float) -> d
                 continue
             pending.remove(step)
             cfg = step.resolve()
-            step_card = cards[step.key] = card(step, cfg, cards)
+            step_card = cards[step.key] = card(step, cfg, cards, world)
             record = reusable(step, step_card)
             if record:
                 results[step.key] = record['result'] | dict(reused=True)

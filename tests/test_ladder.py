@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 from mmengine.config import Config
 
-from cls.demo_world import generate
+from cls.demo_world import VERSION, generate
 from launch.cli import rescale_schedule
-from launch import report
-from launch.ladder import LadderError, critical_first, diverged_at, plan, read_scalars
+from launch import ladder, report
+from launch.ladder import LadderError, card, critical_first, diverged_at, ensure_embedded_world, plan, read_scalars
 from launch.paper import TABLE8, TABLE9
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -99,6 +99,28 @@ def test_a_diverged_run_is_flagged_beside_its_numbers(tmp_path):
     data = dict(rows=[dict(name='B', paper=None, det=dict(metrics=dict(mAP=0.0), diverged_at=20))])
     line = report.table(data, 'det', ('mAP',), TABLE8, ('top-1', 'mAP'))[-1]
     assert '0.00 (loss not finite from iter 20)' in line
+
+
+def test_an_embedded_world_from_another_generator_version_is_remade_and_changes_every_card(tmp_path, monkeypatch):
+    world = tmp_path / 'world'
+    monkeypatch.setattr(ladder, 'generate', lambda path, overwrite=False: generate(
+        path, seed=0, scenes_train=9, scenes_val=9, overwrite=overwrite))
+    said = []
+    current = ensure_embedded_world(str(world), said.append)
+    assert current['version'] == VERSION and said == [f'making the embedded world in {world} (once)']
+    assert ensure_embedded_world(str(world), said.append) == current and len(said) == 1  # made once
+
+    old = dict(current, version=VERSION - 1)
+    (world / 'meta.json').write_text(json.dumps(old))
+    leftover = world / 'cls/train/striped_disc/from_the_old_version.png'
+    leftover.write_bytes(b'')
+    assert ensure_embedded_world(str(world), said.append) == current
+    assert said[-1] == f'remaking the embedded world in {world}: it is version {VERSION - 1}, the generator {VERSION}'
+    assert not leftover.exists()
+
+    step = plan(str(ROOT / 'configs/ladders/demo.py')).steps['cls/resnet18b_standard']
+    cfg = step.resolve()
+    assert card(step, cfg, {}, current)['digest'] != card(step, cfg, {}, old)['digest']  # so no step is reused
 
 
 TINY_LADDER = """
