@@ -38,7 +38,8 @@ def test_checkpoint_is_plain_data_with_the_trick_card(trained):
     assert card['variant'] == 'd' and card['label_smoothing'] == 0.1 and card['decay'] == 'CosineAnnealingLR'
     assert card['zero_gamma'] and card['no_bias_decay'] and card['epochs'] == EPOCHS
     assert card['amp'] == 'bfloat16'  # the device default on CPU, as the run really used it
-    assert card['lr'] == pytest.approx(0.2)
+    configured = load_config(TASKS['cls'], parse_args('train', [CONFIG])).optim_wrapper.optimizer.lr
+    assert card['lr'] == pytest.approx(configured)  # the batch is the config's base batch: linear scaling keeps it
 
 
 def test_test_tool_reproduces_the_last_validation(trained):
