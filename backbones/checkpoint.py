@@ -3,9 +3,11 @@
 torch ≥ 2.6 loads with `weights_only=True`, which refuses what mmengine 0.10.7 pickles into every checkpoint
 (`HistoryBuffer`, numpy arrays and scalars, `collections.Counter`). Allow-listing those would also admit
 `builtins.getattr` (HistoryBuffer's bound statistic methods), i.e. code execution. Instead:
-- `PlainCheckpointHook` turns those objects into tagged plain data (lists, numbers, tensors) just before a save;
-- `load_checkpoint` (also registered as mmengine's loader for local files) always uses `weights_only=True`, refuses
-  anything else with a one-line error, and turns the tagged data back into mmengine's objects.
+- `to_plain` turns those objects into tagged plain data (lists, numbers, tensors) just before a save
+  (`engine.hooks.PlainCheckpointHook`);
+- `load_checkpoint` always uses `weights_only=True`, refuses anything else with a one-line error, and turns the
+  tagged data back into mmengine's objects. `use_safe_loader()` makes it mmengine's loader for every local path
+  (`resume`, `load_from`, `init_cfg=Pretrained`); importing `backbones` calls it, see `backbones/__init__.py`.
 """
 import collections
 import json
@@ -18,12 +20,10 @@ from typing import Callable
 
 import numpy as np
 import torch
-from mmengine.hooks import Hook
 from mmengine.logging import HistoryBuffer
 from mmengine.runner.checkpoint import CheckpointLoader
 
 from .errors import CheckpointError
-from .registry import HOOKS
 
 _TAG = '__plain__'
 
@@ -106,28 +106,19 @@ def _first_line(err: Exception) -> str:
     return text.splitlines()[0] if text else type(err).__name__
 
 
-# Every local path that mmengine loads (Runner.resume, load_from, init_cfg=Pretrained) goes through the safe loader.
-CheckpointLoader.register_scheme(prefixes='', force=True)(load_checkpoint)
-
-
-@HOOKS.register_module()
-class PlainCheckpointHook(Hook):
-    """Make every checkpoint the Runner saves plain data, so that `load_checkpoint` can resume from it."""
-    priority = 'LOWEST'  # after every other hook has added its part
-
-    def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
-        plain = to_plain(checkpoint)
-        checkpoint.clear()
-        checkpoint.update(plain)
+def use_safe_loader() -> None:
+    """Make `load_checkpoint` mmengine's loader for every local path (Runner.resume, load_from, init_cfg=Pretrained)
+    in this process, so that no checkpoint mmengine opens can run code."""
+    CheckpointLoader.register_scheme(prefixes='', force=True)(load_checkpoint)
 
 
 def export_backbone(checkpoint_path: str, out_dir: str, prefix: str = 'backbone.',
                     checkpoint: dict | None = None) -> dict:
     """Write the backbone of a classification checkpoint as OUT_DIR/backbone.safetensors and OUT_DIR/backbone.pth
-    (`{'state_dict', 'meta': {'trick_card', 'source'}}`), keys without `prefix`, atomically; return the weights.
-    `checkpoint`: the file's content, if the caller has already loaded it.
-
-    det/seg configs then load it with `init_cfg=dict(type='Pretrained', checkpoint='OUT_DIR/backbone.pth')`."""
+    (`{'state_dict', 'meta': {'backbone', 'trick_card', 'source'}}`), keys without `prefix`, atomically; return the
+    weights. `meta.backbone` is the backbone's own architecture config (its `arch_config()`, from the trick card), so
+    that det/seg configs build the same network from the file (`tricks.ExportedBackbone`) and the weights check can
+    tell variants of equal shapes apart. `checkpoint`: the file's content, if the caller has already loaded it."""
     from safetensors.torch import save_file
     checkpoint = checkpoint if checkpoint is not None else load_checkpoint(checkpoint_path)
     state = checkpoint.get('state_dict', checkpoint)
@@ -135,13 +126,23 @@ def export_backbone(checkpoint_path: str, out_dir: str, prefix: str = 'backbone.
     if not weights:
         raise CheckpointError(f'{checkpoint_path}: no "{prefix}*" weights in the checkpoint')
     card = checkpoint.get('meta', {}).get('trick_card', {})
+    meta = dict(backbone=card.get('backbone', {}).get('config'), trick_card=card, source=checkpoint_path)
     os.makedirs(out_dir, exist_ok=True)
     atomic_write(os.path.join(out_dir, 'backbone.safetensors'),
-                 lambda p: save_file(weights, p, metadata={'trick_card': json.dumps(card)}))
-    atomic_write(os.path.join(out_dir, 'backbone.pth'),
-                 lambda p: torch.save({'state_dict': weights, 'meta': {'trick_card': card, 'source': checkpoint_path}},
-                                      p))
+                 lambda p: save_file(weights, p, metadata={k: json.dumps(v) for k, v in meta.items()}))
+    atomic_write(os.path.join(out_dir, 'backbone.pth'), lambda p: torch.save({'state_dict': weights, 'meta': meta}, p))
     return weights
+
+
+def exported_meta(path: str, content: dict | None = None) -> dict:
+    """The `meta` an export wrote beside its weights (`backbone`, `trick_card`, `source`); {} for other files.
+    `content`: the file as `load_checkpoint` returned it, if the caller has it."""
+    content = content if content is not None else load_checkpoint(path)  # names a missing or unreadable file
+    if str(path).endswith('.safetensors'):
+        from safetensors import safe_open
+        with safe_open(path, 'pt') as f:
+            return {k: json.loads(v) for k, v in (f.metadata() or {}).items()}
+    return content.get('meta', {}) if 'state_dict' in content else {}
 
 
 def timm_to_tricks(state_dict: dict) -> dict:

@@ -12,7 +12,7 @@ from mmengine.model import BaseModule
 
 from .errors import BackboneArgError
 from .registry import MODELS
-from .conventions import check_frozen_stages, freeze, init_cfg_with_pretrained, normalise_out_indices
+from .contract import check_frozen_stages, freeze, init_cfg_with_pretrained, normalise_out_indices
 
 
 @MODELS.register_module()
@@ -43,13 +43,20 @@ class NFNet(BaseModule):
         net = timm.create_model(arch, pretrained=False, num_classes=0, output_stride=output_stride,
                                 drop_path_rate=drop_path_rate)
         num_stages = len(net.stages)
-        self.arch = arch
+        self.arch, self.drop_path_rate = arch, drop_path_rate
         self.out_indices = normalise_out_indices(out_indices, num_stages)
         self.frozen_stages = check_frozen_stages(frozen_stages, num_stages)
         self.stem, self.stages, self.final_conv, self.final_act = net.stem, net.stages, net.final_conv, net.final_act
         stage_channels = [info['num_chs'] for info in net.feature_info[1:]]
         self.out_channels = tuple(stage_channels[i] for i in self.out_indices)
         self._freeze_stages()
+
+    def arch_config(self) -> dict:
+        """The keys that say what the weights mean (see `backbones.contract`)."""
+        return dict(type='tricks.NFNet', arch=self.arch)
+
+    def trick_card(self) -> dict:
+        return dict(config=self.arch_config(), drop_path_rate=self.drop_path_rate)
 
     def _freeze_stages(self) -> None:
         if self.frozen_stages < 0:

@@ -12,6 +12,7 @@ _NORMS = {
 def build_norm(cfg: dict, channels: int) -> nn.Module:
     """`dict(type='BN'|'SyncBN'|'GN', requires_grad=True, **layer kwargs)` → a norm layer over `channels`."""
     cfg = dict(cfg)
+    cfg.pop('_scope_', None)  # mmengine's mark on dicts read from an `mmseg::`/`mmdet::` base
     kind = cfg.pop('type', None)
     if kind not in _NORMS:
         raise ValueError(f'norm_cfg: unknown type {kind!r}; expected one of {", ".join(_NORMS)}')

@@ -2,11 +2,12 @@
 import copy
 
 from .registry import MODELS
-from .resnet import VARIANTS, ResNet
+from .resnet import VARIANTS, BasicBlock, ResNet
 
 PRESETS: dict[str, dict] = {
     f'resnet{depth}{variant}': dict(type='tricks.ResNet', depth=depth, variant=variant)
-    for depth in ResNet.arch_settings for variant in VARIANTS
+    for depth, (block, _) in ResNet.arch_settings.items() for variant, spec in VARIANTS.items()
+    if not (spec.stride_in_1x1 and block is BasicBlock)  # a = b for basic blocks: ResNet refuses it
 }
 PRESETS.update({
     arch: dict(type='tricks.NFNet', arch=arch) for arch in ('nf_resnet50', 'nfnet_f0', 'nfnet_f1')

@@ -15,7 +15,7 @@ SCOPE = 'tricks'
 # Where each registry's classes are registered, for lazy import.
 _LOCATIONS = {
     'MODELS': ['backbones', 'cls'],
-    'HOOKS': ['backbones.checkpoint', 'backbones.weights_check', 'cls'],
+    'HOOKS': ['engine.hooks', 'cls'],
     'DATASETS': ['cls'],
     'TRANSFORMS': ['cls'],
     'METRICS': ['cls'],

@@ -19,7 +19,7 @@ import torch.utils.checkpoint
 from mmengine.model import BaseModule
 from torch.nn.modules.batchnorm import _BatchNorm
 
-from .conventions import check_frozen_stages, freeze, init_cfg_with_pretrained, normalise_out_indices
+from .contract import check_frozen_stages, freeze, init_cfg_with_pretrained, normalise_out_indices
 from .errors import BackboneArgError, UnknownDepthError
 from .norm import build_norm
 from .registry import MODELS
@@ -84,12 +84,12 @@ class ResidualBlock(nn.Module):
 
 
 class BasicBlock(ResidualBlock):
-    """Two 3×3 convs (ResNet-18/34). As in mmdet/mmseg, only the first conv is dilated."""
+    """Two 3×3 convs (ResNet-18/34). As in mmdet/mmseg, only the first conv is dilated. It has no 1×1 conv, so
+    variants a and b are the same network here: `ResNet` refuses a for basic blocks."""
     expansion = 1
 
     def __init__(self, in_channels: int, channels: int, stride: int = 1, dilation: int = 1,
-                 downsample: nn.Module | None = None, stride_in_1x1: bool = False, norm_cfg: dict | None = None,
-                 with_cp: bool = False):
+                 downsample: nn.Module | None = None, norm_cfg: dict | None = None, with_cp: bool = False):
         super().__init__(downsample, with_cp)
         norm_cfg = norm_cfg or dict(type='BN')
         self.conv1 = conv3x3(in_channels, channels, stride, dilation)
@@ -106,12 +106,12 @@ class BasicBlock(ResidualBlock):
 
 
 class Bottleneck(ResidualBlock):
-    """1×1 reduce → 3×3 → 1×1 expand (ResNet-50/101/152); the stride sits in the 3×3 unless `stride_in_1x1` (a)."""
+    """1×1 reduce → 3×3 → 1×1 expand (ResNet-26/50/101/152); the stride sits in the 3×3 unless `stride_in_1x1` (a)."""
     expansion = 4
 
     def __init__(self, in_channels: int, channels: int, stride: int = 1, dilation: int = 1,
-                 downsample: nn.Module | None = None, stride_in_1x1: bool = False, norm_cfg: dict | None = None,
-                 with_cp: bool = False):
+                 downsample: nn.Module | None = None, norm_cfg: dict | None = None, with_cp: bool = False,
+                 stride_in_1x1: bool = False):
         super().__init__(downsample, with_cp)
         norm_cfg = norm_cfg or dict(type='BN')
         stride_1x1, stride_3x3 = (stride, 1) if stride_in_1x1 else (1, stride)
@@ -179,8 +179,9 @@ class ResNet(BaseModule):
     """ResNet-{18,34,50,101,152} in variant a/b/c/d, returning the feature maps of stages `out_indices`.
 
     Args:
-        depth: 18, 34, 50, 101 or 152.
+        depth: 18, 26, 34, 50, 101 or 152.
         variant: 'a', 'b', 'c' or 'd' (see the module docstring); None derives it from style/deep_stem/avg_down.
+            'a' needs bottleneck blocks (depth ≥ 50, or 26): basic blocks have no 1×1 conv to move the stride from.
         base_channels: width of the first stage (64 in the paper; smaller for quick CPU runs).
         stem_channels: output channels of the stem (default: base_channels).
         strides, dilations: per stage; FCN's D8 backbone is strides (1, 2, 1, 1), dilations (1, 1, 2, 4).
@@ -198,6 +199,7 @@ class ResNet(BaseModule):
     """
     arch_settings = {
         18: (BasicBlock, (2, 2, 2, 2)),
+        26: (Bottleneck, (2, 2, 2, 2)),   # timm's resnet26: the smallest net in which a and b differ
         34: (BasicBlock, (3, 4, 6, 3)),
         50: (Bottleneck, (3, 4, 6, 3)),
         101: (Bottleneck, (3, 4, 23, 3)),
@@ -221,9 +223,14 @@ class ResNet(BaseModule):
         if len(strides) < num_stages or len(dilations) < num_stages:
             raise BackboneArgError(f'ResNet: strides {tuple(strides)} and dilations {tuple(dilations)} need one entry per '
                              f'stage (num_stages={num_stages})')
-        self.depth = depth
+        self.depth, self.in_channels, self.base_channels = depth, in_channels, base_channels
         self.variant = resolve_variant(variant, style, deep_stem, avg_down)
         spec = VARIANTS[self.variant]
+        block, stage_blocks = self.arch_settings[depth]
+        if spec.stride_in_1x1 and block is BasicBlock:
+            raise BackboneArgError(f'ResNet-{depth}: variant a differs from b only in bottleneck blocks (depth 26, 50, '
+                                   f'101, 152); ResNet-{depth} has basic blocks, where a would be b: use variant b')
+        block_kwargs = dict(stride_in_1x1=True) if spec.stride_in_1x1 else {}
         self.out_indices = normalise_out_indices(out_indices, num_stages)
         self.frozen_stages = check_frozen_stages(frozen_stages, num_stages)
         self.norm_eval = norm_eval
@@ -239,7 +246,6 @@ class ResNet(BaseModule):
             self.relu = nn.ReLU(inplace=True)
         self.maxpool = nn.MaxPool2d(kernel_size=3, stride=2, padding=1) if stem_pool else nn.Identity()
 
-        block, stage_blocks = self.arch_settings[depth]
         channels_in = stem_channels
         self.res_layers = []
         stage_out_channels = []
@@ -251,9 +257,9 @@ class ResNet(BaseModule):
             downsample = None
             if strides[i] != 1 or channels_in != channels_out:
                 downsample = make_shortcut(channels_in, channels_out, strides[i], spec.avg_down, norm_cfg)
-            blocks = [block(channels_in, channels, strides[i], first_dilation, downsample, spec.stride_in_1x1,
-                            norm_cfg, with_cp)]
-            blocks += [block(channels_out, channels, 1, dilation, None, spec.stride_in_1x1, norm_cfg, with_cp)
+            blocks = [block(channels_in, channels, strides[i], first_dilation, downsample, norm_cfg, with_cp,
+                            **block_kwargs)]
+            blocks += [block(channels_out, channels, 1, dilation, None, norm_cfg, with_cp, **block_kwargs)
                        for _ in range(1, stage_blocks[i])]
             name = f'layer{i + 1}'
             self.add_module(name, nn.Sequential(*blocks))
@@ -277,6 +283,14 @@ class ResNet(BaseModule):
             for m in self.modules():
                 if isinstance(m, ResidualBlock):
                     nn.init.zeros_(m.last_norm.weight)
+
+    def arch_config(self) -> dict:
+        """The keys that say what the weights mean (see `backbones.contract`)."""
+        return dict(type='tricks.ResNet', depth=self.depth, variant=self.variant, in_channels=self.in_channels,
+                    base_channels=self.base_channels, stem_channels=self.stem_channels)
+
+    def trick_card(self) -> dict:
+        return dict(config=self.arch_config(), zero_gamma=self.zero_init_residual)
 
     @property
     def norm1(self) -> nn.Module:

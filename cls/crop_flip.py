@@ -34,3 +34,6 @@ class RandomCropFlip:
 
     def __call__(self, inputs: torch.Tensor, targets: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         return random_crop_flip(inputs, self.padding), targets
+
+    def trick_card(self) -> dict:
+        return dict(type='RandomCropFlip', padding=self.padding)

@@ -1,7 +1,12 @@
 """Classification losses of "Bag of Tricks" (He et al. 2019, §5.2 label smoothing, §5.3 knowledge distillation).
 
 Every loss takes probability targets [N, K] rather than class indices, so one code path serves one-hot, smoothed
-and mixup-mixed targets, alone or together.
+and mixup-mixed targets, alone or together. Where the paper's formula and GluonCV's code (which produced the paper's
+numbers) differ, both are a named switch:
+- label smoothing: the paper gives ε/(K−1) to every wrong class (`'paper'`); GluonCV, timm and torch mix with the
+  uniform distribution, ε/K to every class (`'uniform'`). The configs use the paper's.
+- distillation: the paper sums the hard and the soft loss (`'paper'`: weights 1, 1); GluonCV weights them ½, ½
+  (`'gluoncv'`), which the configs use. The two differ by a constant factor that the learning rate absorbs.
 """
 import torch
 import torch.nn as nn
@@ -9,19 +14,24 @@ import torch.nn.functional as F
 
 from backbones.registry import MODELS
 
+SMOOTHING_FORMS = ('paper', 'uniform')
+DISTILL_WEIGHTS = {'paper': (1.0, 1.0), 'gluoncv': (0.5, 0.5)}  # (hard, soft)
 
-def smooth_targets(labels: torch.Tensor, num_classes: int, epsilon: float) -> torch.Tensor:
-    """Label-smoothed targets [N, K] in float32: 1 − ε for the true class, ε/(K−1) for every other class.
 
-    This is the paper's formula (§5.2). GluonCV, which produced the paper's numbers, builds 1 − ε + ε/K and ε/K
-    instead; torch's `cross_entropy(label_smoothing=ε')` matches ours for ε' = ε·K/(K−1). ε = 0 gives one-hot.
-    """
+def smooth_targets(labels: torch.Tensor, num_classes: int, epsilon: float, form: str = 'paper') -> torch.Tensor:
+    """Label-smoothed targets [N, K] in float32. `form='paper'` (§5.2): 1 − ε for the true class, ε/(K−1) for every
+    other; `form='uniform'` (GluonCV, timm, torch's `cross_entropy(label_smoothing=ε)`): (1 − ε)·one-hot + ε/K.
+    ε = 0 gives one-hot either way."""
+    if form not in SMOOTHING_FORMS:
+        raise ValueError(f'label smoothing form {form!r}: expected one of {", ".join(SMOOTHING_FORMS)}')
     if not 0 <= epsilon < 1:
         raise ValueError(f'label smoothing epsilon must be in [0, 1), got {epsilon}')
     if num_classes < 2:
         raise ValueError(f'label smoothing needs num_classes >= 2, got {num_classes}')
-    targets = torch.full((labels.numel(), num_classes), epsilon / (num_classes - 1), device=labels.device)
-    return targets.scatter_(1, labels.reshape(-1, 1), 1.0 - epsilon)
+    off, on = (epsilon / (num_classes - 1), 1.0 - epsilon) if form == 'paper' else \
+        (epsilon / num_classes, 1.0 - epsilon + epsilon / num_classes)
+    targets = torch.full((labels.numel(), num_classes), off, device=labels.device)
+    return targets.scatter_(1, labels.reshape(-1, 1), on)
 
 
 def soft_cross_entropy(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
@@ -31,43 +41,60 @@ def soft_cross_entropy(logits: torch.Tensor, targets: torch.Tensor) -> torch.Ten
     return -(targets.float() * F.log_softmax(logits.float(), dim=-1)).sum(dim=-1).mean()
 
 
-def check_distillation_args(temperature: float, hard_weight: float) -> None:
-    """Fail early (at config build time in `ClassificationLoss`) rather than with a NaN loss mid-training."""
+def distillation_weights(weights: str | tuple[float, float]) -> tuple[float, float]:
+    """(hard, soft) weights from a form name ('paper', 'gluoncv') or a pair; checked at build time, not mid-run."""
+    if isinstance(weights, str):
+        if weights not in DISTILL_WEIGHTS:
+            raise ValueError(f'distillation weights {weights!r}: expected one of {", ".join(DISTILL_WEIGHTS)} '
+                             f'or a (hard, soft) pair')
+        return DISTILL_WEIGHTS[weights]
+    hard, soft = weights
+    if hard < 0 or soft < 0:
+        raise ValueError(f'distillation weights must be >= 0, got {tuple(weights)}')
+    return float(hard), float(soft)
+
+
+def distillation_losses(logits: torch.Tensor, teacher_logits: torch.Tensor, targets: torch.Tensor,
+                        temperature: float = 20.0, weights: str | tuple[float, float] = 'gluoncv') -> dict:
+    """The paper's ℓ(p, softmax(z)) + T²·ℓ(softmax(r/T), softmax(z/T)), weighted, as its two parts:
+    `loss_cls` = w_hard·CE(z, p) and `loss_distill` = w_soft·T²·KL(softmax(r/T) ‖ softmax(z/T)), where p are the
+    (possibly smoothed and mixed) `targets`, z the student's and r the teacher's logits.
+
+    KL = CE − the teacher's entropy, which does not depend on the student: the gradient is the paper's, and the logged
+    part falls to 0 as the student learns instead of sitting at T²·H(teacher) (≈ 400 at T = 20). The T² factor keeps
+    the soft gradient (T·(softmax(z/T) − softmax(r/T)) → (z − r, centred)/K) from vanishing as T grows. The teacher
+    is detached here, so it never receives a gradient whatever the caller passes.
+    """
     if temperature <= 0:
         raise ValueError(f'distillation temperature must be > 0, got {temperature}')
-    if not 0 <= hard_weight <= 1:
-        raise ValueError(f'distillation hard_weight must be in [0, 1], got {hard_weight}')
-
-
-def distillation_loss(logits: torch.Tensor, teacher_logits: torch.Tensor, targets: torch.Tensor,
-                      temperature: float = 20.0, hard_weight: float = 0.5) -> torch.Tensor:
-    """The paper's ℓ(p, softmax(z)) + T²·ℓ(softmax(r/T), softmax(z/T)), weighted as GluonCV does.
-
-    Returns hard_weight·CE(z, p) + (1 − hard_weight)·T²·CE(z/T, softmax(r/T)), where p are the (possibly smoothed
-    and mixed) `targets`, z the student's and r the teacher's logits. The T² factor keeps the soft term's gradient
-    (T·(softmax(z/T) − softmax(r/T)) → (z − r, centred)/K) from vanishing as T grows. hard_weight = 0.5 is half
-    the paper's unweighted sum (a constant factor the learning rate absorbs). The teacher is detached here, so it
-    never receives a gradient whatever the caller passes.
-    """
-    check_distillation_args(temperature, hard_weight)
-    teacher_probs = F.softmax(teacher_logits.detach().float() / temperature, dim=-1)
-    hard = soft_cross_entropy(logits, targets)
-    soft = soft_cross_entropy(logits.float() / temperature, teacher_probs)
-    return hard_weight * hard + (1 - hard_weight) * temperature ** 2 * soft
+    hard_weight, soft_weight = distillation_weights(weights)
+    student = F.log_softmax(logits.float() / temperature, dim=-1)
+    teacher = F.log_softmax(teacher_logits.detach().float() / temperature, dim=-1)
+    kl = F.kl_div(student, teacher, log_target=True, reduction='batchmean')
+    return dict(loss_cls=hard_weight * soft_cross_entropy(logits, targets),
+                loss_distill=soft_weight * temperature ** 2 * kl)
 
 
 @MODELS.register_module()
 class ClassificationLoss(nn.Module):
-    """Soft-target cross-entropy, or the distillation loss when the model passes its teacher's logits."""
+    """Soft-target cross-entropy, or the distillation losses when the model passes its teacher's logits.
 
-    def __init__(self, distill_temperature: float = 20.0, distill_hard_weight: float = 0.5):
+    Returns a dict of named parts (mmengine logs each and trains on their sum): `loss_cls`, plus `loss_distill` with a
+    teacher. `distill_weights`: 'gluoncv' (½, ½; the configs' choice), 'paper' (1, 1) or a (hard, soft) pair.
+    """
+
+    def __init__(self, distill_temperature: float = 20.0, distill_weights: str | tuple[float, float] = 'gluoncv'):
         super().__init__()
-        check_distillation_args(distill_temperature, distill_hard_weight)
+        if distill_temperature <= 0:
+            raise ValueError(f'distillation temperature must be > 0, got {distill_temperature}')
         self.distill_temperature = distill_temperature
-        self.distill_hard_weight = distill_hard_weight
+        self.distill_weights = distillation_weights(distill_weights)
 
     def forward(self, logits: torch.Tensor, targets: torch.Tensor,
-                teacher_logits: torch.Tensor | None = None) -> torch.Tensor:
+                teacher_logits: torch.Tensor | None = None) -> dict:
         if teacher_logits is None:
-            return soft_cross_entropy(logits, targets)
-        return distillation_loss(logits, teacher_logits, targets, self.distill_temperature, self.distill_hard_weight)
+            return dict(loss_cls=soft_cross_entropy(logits, targets))
+        return distillation_losses(logits, teacher_logits, targets, self.distill_temperature, self.distill_weights)
+
+    def trick_card(self) -> dict:
+        return dict(distill_temperature=self.distill_temperature, distill_weights=list(self.distill_weights))

@@ -46,3 +46,6 @@ class Mixup:
             return inputs, targets
         mixed_inputs, mixed_targets, _ = mixup(inputs, targets, self.alpha)
         return mixed_inputs, mixed_targets
+
+    def trick_card(self) -> dict:
+        return dict(type='Mixup', alpha=self.alpha, prob=self.prob)

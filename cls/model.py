@@ -30,16 +30,20 @@ class ClsDataPreprocessor(BaseDataPreprocessor):
     Args:
         num_classes: K, for the targets.
         label_smoothing: ε of the paper's label smoothing (0 = one-hot), applied to training batches only.
+        label_smoothing_form: 'paper' (ε/(K−1) to each wrong class) or 'uniform' (ε/K to every class; GluonCV, timm).
         batch_augments: configs of callables `(inputs, targets) -> (inputs, targets)`, e.g. [dict(type='tricks.Mixup',
             alpha=0.2)], applied to training batches after smoothing (so mixup mixes the smoothed targets).
         channels_last: NHWC memory layout (faster convs on CPUs with AVX-512 and on tensor cores).
     """
 
     def __init__(self, num_classes: int, mean=IMAGENET_MEAN, std=IMAGENET_STD, label_smoothing: float = 0.0,
-                 batch_augments: list[dict] | None = None, channels_last: bool = False):
+                 label_smoothing_form: str = 'paper', batch_augments: list[dict] | None = None,
+                 channels_last: bool = False):
         super().__init__()
         self.num_classes = num_classes
         self.label_smoothing = label_smoothing
+        self.label_smoothing_form = label_smoothing_form
+        smooth_targets(torch.zeros(1, dtype=torch.long), num_classes, label_smoothing, label_smoothing_form)  # checks
         self.channels_last = channels_last
         self.register_buffer('mean', torch.tensor(mean, dtype=torch.float32).view(1, -1, 1, 1), persistent=False)
         self.register_buffer('std', torch.tensor(std, dtype=torch.float32).view(1, -1, 1, 1), persistent=False)
@@ -51,11 +55,16 @@ class ClsDataPreprocessor(BaseDataPreprocessor):
         if self.channels_last:
             inputs = inputs.contiguous(memory_format=torch.channels_last)
         labels = data['labels']
-        targets = smooth_targets(labels, self.num_classes, self.label_smoothing if training else 0.0)
+        targets = smooth_targets(labels, self.num_classes, self.label_smoothing if training else 0.0,
+                                 self.label_smoothing_form)
         if training:
             for augment in self.batch_augments:
                 inputs, targets = augment(inputs, targets)
         return dict(inputs=inputs, labels=labels, targets=targets)
+
+    def trick_card(self) -> dict:
+        return dict(label_smoothing=self.label_smoothing, label_smoothing_form=self.label_smoothing_form,
+                    batch_augments=[augment.trick_card() for augment in self.batch_augments])
 
 
 def last_checkpoint(path: str) -> str:
@@ -77,6 +86,7 @@ class FrozenTeacher:
 
     def __init__(self, config: str, checkpoint: str):
         """`checkpoint`: a checkpoint file, or the teacher's work dir (its last saved checkpoint is used)."""
+        self.config = config
         cfg = Config.fromfile(config)
         model_cfg = copy.deepcopy(cfg.model)
         model_cfg.pop('teacher', None)
@@ -99,7 +109,7 @@ class ImageClassifier(BaseModel):
         backbone: a backbone config (`tricks.ResNet`, `tricks.NFNet`, …); its last returned stage is pooled.
         num_classes: outputs of the linear head.
         dropout: dropout before the head (NFNet-F0 uses 0.2).
-        loss: the loss config; gets (logits, targets, teacher_logits).
+        loss: the loss config; gets (logits, targets, teacher_logits) and returns a dict of named loss parts.
         teacher: dict(config=..., checkpoint=...) for knowledge distillation, or None.
         channels_last: keep weights and activations in NHWC.
     """
@@ -115,6 +125,7 @@ class ImageClassifier(BaseModel):
         self.head = nn.Linear(self.backbone.out_channels[-1], num_classes)
         self.loss_fn = MODELS.build(loss or dict(type='tricks.ClassificationLoss'))
         self.teacher = FrozenTeacher(**teacher) if teacher else None
+        self.channels_last = channels_last
         if channels_last:
             self.to(memory_format=torch.channels_last)
 
@@ -128,8 +139,14 @@ class ImageClassifier(BaseModel):
             return logits
         if mode == 'loss':
             teacher_logits = self.teacher(inputs) if self.teacher is not None else None
-            return dict(loss=self.loss_fn(logits, targets, teacher_logits))
+            return self.loss_fn(logits, targets, teacher_logits)
         if mode == 'predict':
             scores = logits.float().softmax(dim=1)
             return [dict(scores=s, label=l) for s, l in zip(scores, labels)]
         raise ValueError(f'ImageClassifier: unknown mode {mode!r}; expected tensor, loss or predict')
+
+    def trick_card(self) -> dict:
+        """What this model contributes to the run's trick card; each part says its own."""
+        distill = dict(teacher=self.teacher.config, **self.loss_fn.trick_card()) if self.teacher else None
+        return dict(backbone=self.backbone.trick_card(), dropout=getattr(self.dropout, 'p', 0.0),
+                    channels_last=self.channels_last, **self.data_preprocessor.trick_card(), distill=distill)

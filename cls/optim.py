@@ -18,6 +18,19 @@ from mmengine import optim as mmengine_optim
 from backbones.registry import OPTIM_WRAPPER_CONSTRUCTORS, OPTIM_WRAPPERS
 
 AGC_CLIPPED_FRACTION = 'train/agc_clipped_fraction'  # message-hub scalar: the share of units AGC clipped this step
+AMP_DTYPES = ('float16', 'bfloat16', 'float32')
+
+
+def resolve_amp_dtype(dtype: str | torch.dtype | None, device_type: str) -> torch.dtype:
+    """The one AMP rule: a named dtype as asked; None is torch's autocast default for the device, i.e. fp16 (with
+    loss scaling) on CUDA as the paper trains, bf16 on CPU (AVX-512 bf16 dot products; fp16 has no fast path there)."""
+    if dtype is None:
+        return torch.get_autocast_dtype(device_type)
+    if isinstance(dtype, str):
+        if dtype not in AMP_DTYPES:
+            raise ValueError(f'AmpOptimWrapper: dtype {dtype!r}; expected one of {", ".join(AMP_DTYPES)} or None')
+        return getattr(torch, dtype)
+    return dtype
 
 
 def unitwise_norm(x: torch.Tensor) -> torch.Tensor:
@@ -76,6 +89,24 @@ class OptimWrapper(mmengine_optim.OptimWrapper):
         fraction = adaptive_clip_grad_(params, **self.clip_grad_kwargs)
         self.message_hub.update_scalar(AGC_CLIPPED_FRACTION, float(fraction))
 
+    def trick_card(self) -> dict:
+        """The optimiser as it trains: type, base lr after linear scaling (`initial_lr`, before the schedulers),
+        momentum, weight decay, whether 1-D parameters (biases, norms, gains) are exempt from it, clipping, precision."""
+        groups = self.optimizer.param_groups
+        first = groups[0]
+        weight_decay = max(group.get('weight_decay', 0.0) for group in groups)
+        one_d_decays = {group.get('weight_decay', 0.0) for group in groups for p in group['params'] if p.ndim <= 1}
+        clip = None
+        if self.agc:
+            clip = dict(type='agc', **self.clip_grad_kwargs)
+        elif self.clip_grad_kwargs:
+            clip = dict(type=self.grad_name.removeprefix('grad_'), **self.clip_grad_kwargs)
+        return dict(optimizer=type(self.optimizer).__name__, lr=first.get('initial_lr', first['lr']),
+                    momentum=first.get('momentum'), nesterov=first.get('nesterov', False),
+                    weight_decay=weight_decay, no_bias_decay=weight_decay > 0 and one_d_decays == {0.0},
+                    accumulative_counts=self._accumulative_counts, clip=clip,
+                    amp=str(self.cast_dtype).removeprefix('torch.') if hasattr(self, 'cast_dtype') else None)
+
 
 @OPTIM_WRAPPERS.register_module(name='AmpOptimWrapper')
 class AmpOptimWrapper(mmengine_optim.AmpOptimWrapper, OptimWrapper):
@@ -83,8 +114,8 @@ class AmpOptimWrapper(mmengine_optim.AmpOptimWrapper, OptimWrapper):
 
     `dtype='float16'` scales the loss dynamically ('dynamic'), statically (a float) or as configured (a dict of
     `torch.amp.GradScaler` arguments); 'bfloat16' and 'float32' keep a disabled scaler, which makes mmengine's
-    `backward`/`step` plain ones and saves no scaler state. `dtype=None` is torch's autocast default for the device
-    (float16 on CUDA, bfloat16 on CPU). The device is that of the optimiser's parameters when the wrapper is built.
+    `backward`/`step` plain ones and saves no scaler state. `dtype=None` follows `resolve_amp_dtype` (float16 on CUDA,
+    bfloat16 on CPU). The device is that of the optimiser's parameters when the wrapper is built.
     """
 
     def __init__(self, loss_scale: str | float | dict = 'dynamic', dtype: str | torch.dtype | None = None,
@@ -93,10 +124,7 @@ class AmpOptimWrapper(mmengine_optim.AmpOptimWrapper, OptimWrapper):
         # the MRO (straight to our OptimWrapper, which parses `clip_grad`) and build the scaler for the real device.
         super(mmengine_optim.AmpOptimWrapper, self).__init__(**kwargs)
         self.device_type = self.optimizer.param_groups[0]['params'][0].device.type
-        if isinstance(dtype, str):
-            assert dtype in self.valid_dtypes, f'dtype should be any of {self.valid_dtypes}, got {dtype}'
-            dtype = getattr(torch, dtype)
-        self.cast_dtype = torch.get_autocast_dtype(self.device_type) if dtype is None else dtype
+        self.cast_dtype = resolve_amp_dtype(dtype, self.device_type)
 
         self._scale_update_param = None
         if loss_scale == 'dynamic':

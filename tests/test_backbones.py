@@ -97,19 +97,35 @@ def test_norm_eval_keeps_every_batchnorm_in_eval_mode():
     assert model.layer4.training  # only the norms
 
 
-@pytest.mark.parametrize('depth', [18, 50])
+# The answer key, from the paper's Table 1 and §3.1 rather than from the code: blocks per stage, and the norm that
+# closes each block's residual branch (the second of a basic block, the third of a bottleneck).
+BLOCKS_PER_STAGE = {18: (2, 2, 2, 2), 26: (2, 2, 2, 2), 50: (3, 4, 6, 3)}
+LAST_NORM = {18: 'bn2', 26: 'bn3', 50: 'bn3'}
+
+
+@pytest.mark.parametrize('depth', [18, 26, 50])
 def test_zero_gamma_zeroes_exactly_the_last_norm_of_every_block(depth):
     model = ResNet(depth, 'd', base_channels=8, zero_init_residual=True)
-    blocks = [b for name in model.res_layers for b in getattr(model, name)]
-    assert len(blocks) == sum(ResNet.arch_settings[depth][1])
-    for block in blocks:
-        assert torch.count_nonzero(block.last_norm.weight) == 0
-        other = block.bn1.weight
-        assert torch.equal(other, torch.ones_like(other))
+    expected = {f'layer{stage + 1}.{block}.{LAST_NORM[depth]}.weight'
+                for stage, count in enumerate(BLOCKS_PER_STAGE[depth]) for block in range(count)}
+    norm_weights = {f'{name}.weight': m.weight for name, m in model.named_modules() if isinstance(m, _BatchNorm)}
+    zeroed = {name for name, weight in norm_weights.items() if torch.count_nonzero(weight) == 0}
+    assert zeroed == expected
+    assert all(torch.equal(w, torch.ones_like(w)) for name, w in norm_weights.items() if name not in expected)
     # Each block then starts as identity plus its shortcut: a block without projection passes its input through.
     block = model.layer1[1]
     x = torch.relu(torch.randn(1, block.conv1.in_channels, 8, 8))
     torch.testing.assert_close(block.eval()(x), x)
+
+
+@pytest.mark.parametrize('depth', [18, 34])
+def test_variant_a_is_refused_for_basic_blocks_where_it_would_be_b(depth):
+    with pytest.raises(ValueError, match=f'ResNet-{depth}: variant a differs from b only in bottleneck') as info:
+        ResNet(depth, 'a')
+    assert '\n' not in str(info.value)
+    with pytest.raises(ValueError, match='variant a'):
+        ResNet(depth, style='caffe')  # mmdet's spelling of a
+    assert f'resnet{depth}a' not in PRESETS and f'resnet{depth}b' in PRESETS
 
 
 @pytest.mark.parametrize('norm_cfg', [dict(type='BN'), dict(type='SyncBN'), dict(type='GN', num_groups=4)])
@@ -131,7 +147,7 @@ def test_norm_requires_grad_false_freezes_every_norm():
     (dict(deep_stem=True, avg_down=True), 'd'), (dict(style='pytorch', variant='d'), 'd'),
 ])
 def test_mmdet_spelling_of_the_variants(legacy, variant):
-    assert ResNet(18, base_channels=8, **legacy).variant == variant
+    assert ResNet(26, base_channels=8, **legacy).variant == variant
 
 
 @pytest.mark.parametrize('cfg, needle', [

@@ -13,6 +13,7 @@ from mmengine.runner import Runner
 
 from backbones import ResNet, build_backbone
 from backbones.checkpoint import CheckpointError, from_plain, load_checkpoint, to_plain
+import engine.hooks  # noqa: F401  (tricks.PlainCheckpointHook)
 
 
 class TinyClassifier(BaseModel):

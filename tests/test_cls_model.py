@@ -7,7 +7,7 @@ from mmengine.optim import OptimWrapper
 
 import cls  # noqa: F401  (registration)
 from backbones.registry import METRICS, MODELS
-from cls.losses import distillation_loss, smooth_targets, soft_cross_entropy
+from cls.losses import distillation_losses, smooth_targets, soft_cross_entropy
 
 NUM_CLASSES = 5
 BACKBONE = dict(type='tricks.ResNet', depth=18, variant='d', base_channels=8, out_indices=(3,))
@@ -42,9 +42,10 @@ def test_loss_is_soft_cross_entropy_of_the_mixed_smoothed_targets():
     np.random.seed(3)
     processed = model.data_preprocessor(batch(), training=True)
     assert not torch.allclose(processed['targets'].max(1).values, torch.tensor(0.9))  # mixed
-    loss = model(**processed, mode='loss')['loss']
+    loss = model(**processed, mode='loss')
     expected = soft_cross_entropy(model(processed['inputs']), processed['targets'])
-    torch.testing.assert_close(loss, expected)
+    assert loss.keys() == {'loss_cls'}
+    torch.testing.assert_close(loss['loss_cls'], expected)
 
 
 def test_one_train_step_moves_backbone_and_head():
@@ -88,8 +89,7 @@ def test_distillation_uses_a_frozen_teacher_on_the_same_batch(tmp_path):
     teacher_model = MODELS.build(Config.fromfile(str(teacher_cfg)).model)
     torch.save({'state_dict': teacher_model.state_dict()}, tmp_path / 'teacher.pth')
 
-    model = classifier(teacher=dict(config=str(teacher_cfg), checkpoint=str(tmp_path / 'teacher.pth')),
-                       loss=dict(type='tricks.ClassificationLoss', distill_temperature=20.0, distill_hard_weight=0.5))
+    model = classifier(teacher=dict(config=str(teacher_cfg), checkpoint=str(tmp_path / 'teacher.pth')))
     teacher = model.teacher.model
     assert not any(k.startswith('teacher') for k in model.state_dict())  # not saved with the student
     assert all(not p.requires_grad for p in teacher.parameters())
@@ -97,12 +97,14 @@ def test_distillation_uses_a_frozen_teacher_on_the_same_batch(tmp_path):
 
     model.train()
     processed = model.data_preprocessor(batch(), training=True)
-    loss = model(**processed, mode='loss')['loss']
+    losses = model(**processed, mode='loss')
     with torch.no_grad():
         teacher_logits = teacher_model.eval()(processed['inputs'])
-    expected = distillation_loss(model(processed['inputs']), teacher_logits, processed['targets'], 20.0, 0.5)
-    torch.testing.assert_close(loss, expected)
-    loss.backward()
+    expected = distillation_losses(model(processed['inputs']), teacher_logits, processed['targets'], 20.0, (0.5, 0.5))
+    assert losses.keys() == expected.keys()
+    for key in expected:
+        torch.testing.assert_close(losses[key], expected[key])
+    sum(losses.values()).backward()
     assert not teacher.training  # model.train() did not reach it
     assert all(p.grad is None for p in teacher.parameters())
     assert all(torch.equal(v, snapshot[k]) for k, v in teacher.state_dict().items())  # BN stats untouched

@@ -10,11 +10,13 @@ from pathlib import Path
 import pytest
 from mmengine.config import Config
 
-from cls.demo_world import VERSION, generate
-from launch.cli import rescale_schedule
-from launch import ladder, report
-from launch.ladder import LadderError, card, critical_first, diverged_at, ensure_embedded_world, plan, read_scalars
-from launch.paper import TABLE8, TABLE9
+from datagen.demo_world import VERSION, generate
+from engine.cli import rescale_schedule
+from engine.tasks import TASKS
+from ladder import cache, report
+from ladder.cache import card, diverged_at, ensure_embedded_world, read_scalars
+from ladder.plan import LadderError, plan
+from ladder.run import command, critical_first, weak_teachers
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -48,33 +50,34 @@ def test_demo_ladder_plans_teacher_before_student_and_cls_before_transfer():
     steps = ladder.steps
     student, teacher = steps['cls/resnet18d_cosine_ls_distill_mixup'], steps['cls/resnet50d_teacher']
     assert student.needs == ['cls/resnet50d_teacher']
-    assert student.cfg_options['model.teacher.checkpoint'] == teacher.work_dir == 'OUT/cls/resnet50d_teacher'
+    assert student.settings.cfg_options['model.teacher.checkpoint'] == teacher.work_dir == 'OUT/cls/resnet50d_teacher'
     for row in ladder.rows:
         for task in ('det', 'seg'):
             step = steps[row.steps[task]]
-            if 'cls' in row.steps:
+            if 'cls' in row.steps:  # the row's backbone is named once: by the file its cls step exports
                 assert step.needs == [row.steps['cls']]
-                assert step.cfg_options['model.backbone.init_cfg.checkpoint'] == \
+                assert step.settings.cfg_options['model.backbone.checkpoint'] == \
                     f'{steps[row.steps["cls"]].work_dir}/backbone.pth'
+                assert step.resolve().model.backbone.type == 'tricks.ExportedBackbone'
             else:
-                assert step.needs == [] and 'model.backbone.init_cfg.checkpoint' not in step.cfg_options
+                assert step.needs == [] and 'model.backbone.checkpoint' not in step.settings.cfg_options
     assert [r.name for r in ladder.rows][:2] == ['random init', 'B-standard']
     assert critical_first(steps)[0] is teacher  # the longest chain: teacher → student → det/seg
 
 
 def test_paper_ladder_is_tables_8_and_9_launched_on_8_gpus():
     ladder = plan(str(ROOT / 'configs/ladders/paper.py'))
-    assert [r.paper for r in ladder.rows[:7]] == list(TABLE8) == list(TABLE9)
+    assert [r.paper for r in ladder.rows[:7]] == list(TASKS['det'].paper) == list(TASKS['seg'].paper)
     assert len(ladder.steps) == 1 + 3 * len(ladder.rows)  # + the ResNet-152-D teacher, shared by both distill rows
     assert critical_first(ladder.steps)[0].key == 'cls/resnet152d_teacher'
-    command = ladder.steps['seg/resnet50d_cosine'].command(resume=True)
-    assert command[1:4] == ['-m', 'torch.distributed.run', '--nproc_per_node=8']
-    assert command[-3:] == ['--launcher', 'pytorch', '--resume']
+    argv = command(ladder.steps['seg/resnet50d_cosine'], resume=True)
+    assert argv[1:4] == ['-m', 'torch.distributed.run', '--nproc_per_node=8']
+    assert argv[-3:] == ['--launcher', 'pytorch', '--resume']
 
 
 @pytest.mark.parametrize('text, message', [
     ("rows = [dict(name='x', det='configs/det/demo/random_init.py')]\nbogus = 1", "unknown key(s) ['bogus']"),
-    ("rows = [dict(name='x', cls='configs/cls/demo/resnet18b_standard.py')]", 'names neither a det nor a seg'),
+    ("rows = [dict(name='x', cls='configs/cls/demo/resnet18b_standard.py')]", 'names no det or seg config'),
     ("rows = [dict(name='x', det='configs/det/demo/nope.py')]", 'det config configs/det/demo/nope.py not found'),
     ("rows = [dict(name='x', det='configs/det/demo/random_init.py')]\nschedule_scale = dict(cls=1, dte=1)",
      "schedule_scale has unknown task(s) ['dte']"),
@@ -97,13 +100,13 @@ def test_a_diverged_run_is_flagged_beside_its_numbers(tmp_path):
     curves = read_scalars(str(tmp_path / 'det'))
     assert diverged_at(curves) == 20
     data = dict(rows=[dict(name='B', paper=None, det=dict(metrics=dict(mAP=0.0), diverged_at=20))])
-    line = report.table(data, 'det', ('mAP',), TABLE8, ('top-1', 'mAP'))[-1]
+    line = report.table(data, TASKS['det'])[-1]
     assert '0.00 (loss not finite from iter 20)' in line
 
 
 def test_an_embedded_world_from_another_generator_version_is_remade_and_changes_every_card(tmp_path, monkeypatch):
     world = tmp_path / 'world'
-    monkeypatch.setattr(ladder, 'generate', lambda path, overwrite=False: generate(
+    monkeypatch.setattr(cache, 'generate', lambda path, overwrite=False: generate(
         path, seed=0, scenes_train=9, scenes_val=9, overwrite=overwrite))
     said = []
     current = ensure_embedded_world(str(world), said.append)
@@ -183,7 +186,9 @@ def test_tiny_ladder_trains_the_teacher_first_and_transfers_the_exported_backbon
     assert stdout.index('done   cls/resnet50d_teacher') < stdout.index('start  cls/resnet18d_cosine_ls_distill')
     student = out / 'cls/resnet18d_cosine_ls_distill_mixup'
     card = json.loads((student / 'ladder_step.json').read_text())['result']['trick_card']
-    assert card['distill'] and card['mixup_alpha'] == 0.2 and card['variant'] == 'd'
+    assert card['distill']['teacher'] == 'configs/cls/demo/resnet50d_teacher.py'
+    assert card['batch_augments'] == [dict(type='Mixup', alpha=0.2, prob=1.0)]
+    assert card['backbone']['config']['variant'] == 'd'
     assert (student / 'backbone.pth').is_file() and (student / 'backbone.safetensors').is_file()
     det_log = (out / 'det/resnet18d_cosine_ls_distill_mixup/ladder_train.log').read_text()
     assert f'backbone tensors equal {student}/backbone.pth' in det_log  # BackboneWeightsCheckHook's verdict
@@ -220,3 +225,14 @@ rows = [dict(name='B-standard', paper='B-standard', cls='configs/cls/demo/resnet
     data = json.loads((tmp_path / 'out/results.json').read_text())
     assert data['steps']['seg/resnet18b_standard']['error'] == 'skipped: cls/resnet18b_standard failed'
     assert '| B-standard | skipped: cls/resnet18b_standard failed |' in (tmp_path / 'out/results.md').read_text()
+
+
+def test_the_ladder_warns_when_a_teacher_does_not_beat_its_student():
+    ladder = plan(str(ROOT / 'configs/ladders/demo.py'), out='OUT')
+    student, teacher = 'cls/resnet18d_cosine_ls_distill_mixup', 'cls/resnet50d_teacher'
+    results = {student: dict(metrics=dict(top1=79.0)), teacher: dict(metrics=dict(top1=73.7))}
+    assert weak_teachers(ladder, results) == [
+        f"{student}: its teacher {teacher} reached top-1 73.70, not above the student's 79.00: the distillation row "
+        f"cannot show a teacher teaching"]
+    results[teacher]['metrics']['top1'] = 85.0
+    assert weak_teachers(ladder, results) == []

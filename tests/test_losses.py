@@ -6,7 +6,7 @@ import torch
 import torch.nn.functional as F
 
 from backbones.registry import MODELS
-from cls.losses import ClassificationLoss, distillation_loss, smooth_targets, soft_cross_entropy
+from cls.losses import ClassificationLoss, distillation_losses, smooth_targets, soft_cross_entropy
 
 
 def batch(n: int = 8, k: int = 10, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
@@ -32,6 +32,22 @@ def test_smooth_targets_differ_from_gluoncvs_convention():
     targets = smooth_targets(torch.tensor([3]), 1000, 0.1)
     assert targets[0, 3].item() == pytest.approx(0.9)          # GluonCV: 1 − ε + ε/K = 0.9001
     assert targets[0, 0].item() == pytest.approx(0.1 / 999)    # GluonCV: ε/K = 1e-4
+
+
+@pytest.mark.parametrize('k', [2, 10, 1000])
+@pytest.mark.parametrize('epsilon', [0.1, 0.3])
+def test_uniform_form_is_gluoncvs_and_torchs_label_smoothing(k, epsilon):
+    logits, labels = batch(k=k)
+    targets = smooth_targets(labels, k, epsilon, form='uniform')
+    assert targets[0, labels[0]].item() == pytest.approx(1 - epsilon + epsilon / k)  # GluonCV's closed form
+    assert targets[0, (labels[0] + 1) % k].item() == pytest.approx(epsilon / k)
+    torch.testing.assert_close(soft_cross_entropy(logits, targets),
+                               F.cross_entropy(logits, labels, label_smoothing=epsilon))
+
+
+def test_unknown_smoothing_form_is_named():
+    with pytest.raises(ValueError, match="label smoothing form 'gluon': expected one of paper, uniform"):
+        smooth_targets(torch.tensor([0]), 10, 0.1, form='gluon')
 
 
 def test_zero_epsilon_is_one_hot():
@@ -80,31 +96,50 @@ def test_soft_cross_entropy_rejects_mismatched_shapes():
         soft_cross_entropy(torch.zeros(2, 3), torch.zeros(2, 4))
 
 
-def by_hand(z: list[float], r: list[float], p: list[float], t: float, hard_weight: float) -> float:
-    """One sample's distillation loss from the formula, in Python floats."""
+def by_hand(z: list[float], r: list[float], p: list[float], t: float) -> tuple[float, float]:
+    """One sample's hard cross-entropy and soft KL divergence × T², from the formulas, in Python floats."""
     def log_softmax(v):
         top = max(v)
         norm = top + math.log(sum(math.exp(x - top) for x in v))
         return [x - norm for x in v]
-    teacher = [math.exp(x) for x in log_softmax([x / t for x in r])]
+    log_teacher = log_softmax([x / t for x in r])
+    log_student = log_softmax([x / t for x in z])
     hard = -sum(pi * lq for pi, lq in zip(p, log_softmax(z)))
-    soft = -sum(ti * lq for ti, lq in zip(teacher, log_softmax([x / t for x in z])))
-    return hard_weight * hard + (1 - hard_weight) * t * t * soft
+    soft = sum(math.exp(lt) * (lt - ls) for lt, ls in zip(log_teacher, log_student))
+    return hard, t * t * soft
 
 
-@pytest.mark.parametrize('temperature, hard_weight', [(20.0, 0.5), (1.0, 0.5), (4.0, 0.2), (20.0, 0.0)])
-def test_distillation_loss_is_the_formula_by_hand(temperature, hard_weight):
+@pytest.mark.parametrize('temperature, weights, expected_weights', [
+    (20.0, 'gluoncv', (0.5, 0.5)), (20.0, 'paper', (1.0, 1.0)), (1.0, 'gluoncv', (0.5, 0.5)),
+    (4.0, (0.2, 0.8), (0.2, 0.8)), (20.0, (0.0, 1.0), (0.0, 1.0)),
+])
+def test_distillation_losses_are_the_formula_by_hand(temperature, weights, expected_weights):
     logits, labels = batch(n=4, k=6)
     teacher_logits, _ = batch(n=4, k=6, seed=1)
     targets = smooth_targets(labels, 6, 0.1)
-    expected = sum(by_hand(z, r, p, temperature, hard_weight)
-                   for z, r, p in zip(logits.tolist(), teacher_logits.tolist(), targets.tolist())) / 4
-    loss = distillation_loss(logits, teacher_logits, targets, temperature, hard_weight)
-    assert loss.item() == pytest.approx(expected, rel=1e-5)
+    parts = [by_hand(z, r, p, temperature) for z, r, p in zip(logits.tolist(), teacher_logits.tolist(),
+                                                                targets.tolist())]
+    losses = distillation_losses(logits, teacher_logits, targets, temperature, weights)
+    assert losses['loss_cls'].item() == pytest.approx(expected_weights[0] * sum(h for h, _ in parts) / 4, rel=1e-5)
+    assert losses['loss_distill'].item() == pytest.approx(expected_weights[1] * sum(s for _, s in parts) / 4,
+                                                          rel=1e-4, abs=1e-6)
+
+
+def test_soft_part_is_zero_when_the_student_matches_the_teacher_and_has_the_cross_entropys_gradient():
+    logits, labels = batch(n=4, k=6)
+    targets = smooth_targets(labels, 6, 0.1)
+    assert distillation_losses(logits, logits.clone(), targets)['loss_distill'].item() == pytest.approx(0, abs=1e-5)
+    # KL = CE − H(teacher): the same gradient as the paper's soft cross-entropy (T²·CE(z/T, softmax(r/T))).
+    teacher_logits, _ = batch(n=4, k=6, seed=1)
+    student = logits.clone().requires_grad_()
+    distillation_losses(student, teacher_logits, targets, 20.0, 'paper')['loss_distill'].backward()
+    reference = logits.clone().requires_grad_()
+    (400 * soft_cross_entropy(reference / 20, F.softmax(teacher_logits / 20, dim=-1))).backward()
+    torch.testing.assert_close(student.grad, reference.grad)
 
 
 def test_t_squared_keeps_the_soft_gradient_independent_of_large_temperatures():
-    # d/dz of T²·CE(z/T, softmax(r/T)) = T·(softmax(z/T) − softmax(r/T)) → ((z − z̄) − (r − r̄))/K as T → ∞.
+    # d/dz of T²·KL(softmax(r/T) ‖ softmax(z/T)) = T·(softmax(z/T) − softmax(r/T)) → ((z − z̄) − (r − r̄))/K as T → ∞.
     logits, labels = batch(n=4, k=6)
     teacher_logits, _ = batch(n=4, k=6, seed=1)
     targets = F.one_hot(labels, 6).float()
@@ -112,16 +147,8 @@ def test_t_squared_keeps_the_soft_gradient_independent_of_large_temperatures():
     limit = centred / 6 / 4  # / K, and / N for the batch mean
     for temperature in (20.0, 100.0, 1000.0):  # the gap closes as O(1/T); without T² the gradient would be O(1/T²)
         student = logits.clone().requires_grad_()
-        distillation_loss(student, teacher_logits, targets, temperature, hard_weight=0.0).backward()
+        distillation_losses(student, teacher_logits, targets, temperature, (0.0, 1.0))['loss_distill'].backward()
         torch.testing.assert_close(student.grad, limit, rtol=0, atol=2 / temperature * limit.abs().max().item())
-
-
-def test_hard_weight_one_is_the_hard_loss_alone():
-    logits, labels = batch()
-    teacher_logits, _ = batch(seed=1)
-    targets = smooth_targets(labels, 10, 0.1)
-    expected = soft_cross_entropy(logits, targets)
-    torch.testing.assert_close(distillation_loss(logits, teacher_logits, targets, hard_weight=1.0), expected)
 
 
 def test_teacher_gets_no_gradient():
@@ -129,30 +156,34 @@ def test_teacher_gets_no_gradient():
     teacher_logits, _ = batch(seed=1)
     student = logits.requires_grad_()
     teacher = teacher_logits.requires_grad_()
-    distillation_loss(student, teacher, F.one_hot(labels, 10).float()).backward()
+    sum(distillation_losses(student, teacher, F.one_hot(labels, 10).float()).values()).backward()
     assert teacher.grad is None
     assert student.grad is not None and student.grad.abs().sum() > 0
 
 
 @pytest.mark.parametrize('kwargs, message', [
     (dict(temperature=0.0), 'temperature must be > 0, got 0.0'),
-    (dict(hard_weight=1.5), r'hard_weight must be in \[0, 1\], got 1.5'),
+    (dict(weights='hinton'), "distillation weights 'hinton': expected one of paper, gluoncv or a"),
+    (dict(weights=(-1.0, 1.0)), r'distillation weights must be >= 0, got \(-1.0, 1.0\)'),
 ])
 def test_bad_distillation_arguments_are_one_line_errors(kwargs, message):
     logits, labels = batch()
     with pytest.raises(ValueError, match=message):
-        distillation_loss(logits, logits, F.one_hot(labels, 10).float(), **kwargs)
+        distillation_losses(logits, logits, F.one_hot(labels, 10).float(), **kwargs)
     with pytest.raises(ValueError, match=message):
         ClassificationLoss(**{f'distill_{key}': value for key, value in kwargs.items()})
 
 
 def test_classification_loss_builds_from_the_registry_and_dispatches_on_the_teacher():
-    loss = MODELS.build(dict(type='tricks.ClassificationLoss', distill_temperature=4.0, distill_hard_weight=0.3))
+    loss = MODELS.build(dict(type='tricks.ClassificationLoss', distill_temperature=4.0, distill_weights='paper'))
     assert isinstance(loss, ClassificationLoss)
     logits, labels = batch()
     teacher_logits, _ = batch(seed=1)
     targets = smooth_targets(labels, 10, 0.1)
-    torch.testing.assert_close(loss(logits, targets), soft_cross_entropy(logits, targets))
-    torch.testing.assert_close(loss(logits, targets, teacher_logits),
-                               distillation_loss(logits, teacher_logits, targets, 4.0, 0.3))
-    assert loss(logits, targets, teacher_logits).item() != pytest.approx(loss(logits, targets).item())
+    assert loss(logits, targets) == dict(loss_cls=soft_cross_entropy(logits, targets))
+    with_teacher = loss(logits, targets, teacher_logits)
+    expected = distillation_losses(logits, teacher_logits, targets, 4.0, (1.0, 1.0))
+    assert with_teacher.keys() == expected.keys() == {'loss_cls', 'loss_distill'}
+    for key in expected:
+        torch.testing.assert_close(with_teacher[key], expected[key])
+    assert with_teacher['loss_distill'].item() > 0

@@ -11,15 +11,14 @@ import torch.nn.functional as F
 from mmengine.config import Config
 from mmengine.logging import MessageHub
 from mmengine.optim import DefaultOptimWrapperConstructor
-from mmengine.registry import PARAM_SCHEDULERS
 from mmengine.runner import Runner
 from timm.utils.agc import adaptive_clip_grad
 
 from backbones import ResNet
 from backbones.registry import OPTIM_WRAPPER_CONSTRUCTORS, OPTIM_WRAPPERS
 from cls.optim import AGC_CLIPPED_FRACTION, OptimWrapper
+from recipes import ROOT, lr_of_every_iteration, prepared_runner
 
-SCHEDULES = Path(__file__).parents[1] / 'configs/cls/_base_/schedules'
 CLIPPING, EPS = 0.01, 1e-3
 AGC = dict(type='agc', clipping=CLIPPING, eps=EPS)
 SGD_DECAY = dict(type='SGD', lr=0.1, momentum=0.9, weight_decay=1e-4)
@@ -155,82 +154,57 @@ def test_no_bias_decay_on_resnet18_and_head_flagged_agc_false():
 
 
 # LR schedules ---------------------------------------------------------------------------------------------------------
+# Every recipe that runs, through the Runner that runs it, against the closed forms. The answer key is the paper and
+# the README, not the configs: each scale's length, warmup and lr per 256 images, the ¼-½-¾ step rule (§2), the
+# 5-epoch linear warmup from ~0 (§3), the cosine to 0 after it (§5.1).
 
-LR, ITERS_PER_EPOCH = 0.4, 4
-
-
-def lr_of_every_iteration(cfg: Config) -> list[float]:
-    """The lr each iteration trains with when mmengine's ParamSchedulerHook drives the config's schedulers: iteration-
-    based ones step after every iteration, epoch-based ones after every epoch. A scheduler without `end` ends at
-    max_epochs, as the Runner sets it."""
-    optimizer = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=LR)
-    schedulers = [PARAM_SCHEDULERS.build({'end': cfg.train_cfg.max_epochs, **scheduler},
-                                         default_args=dict(optimizer=optimizer, epoch_length=ITERS_PER_EPOCH))
-                  for scheduler in cfg.param_scheduler]
-    lrs = []
-    for _ in range(cfg.train_cfg.max_epochs):
-        for _ in range(ITERS_PER_EPOCH):
-            lrs.append(optimizer.param_groups[0]['lr'])
-            optimizer.step()
-            for scheduler in schedulers:
-                if not scheduler.by_epoch:
-                    scheduler.step()
-        for scheduler in schedulers:
-            if scheduler.by_epoch:
-                scheduler.step()
-    return lrs
+ITERS_PER_EPOCH = 4
+SCALES = {  # scale: (epochs, mixup epochs, warmup epochs, lr per 256 images)
+    'imagenet': (120, 200, 5, 0.1), 'demo': (30, 50, 5, 0.2), 'cifar10': (14, 24, 2, 0.1)}
+RECIPES = sorted(p for p in (ROOT / 'configs/cls').rglob('*.py') if '_base_' not in p.parts)
 
 
-def warmup_iters(cfg: Config) -> int:
-    return cfg.warmup_epochs * ITERS_PER_EPOCH
+def expected_schedule(path: Path) -> tuple[str, int, int, float]:
+    """(kind, epochs, warmup epochs, peak lr at the config's batch) that the answer key gives a recipe."""
+    scale, name = path.parent.name, path.stem
+    if name == 'nfnet_f0_agc':  # the NFNet paper: 360 epochs, 5 warmup, lr 0.1 × 4096/256 set by hand
+        return 'warmup_cosine', 360, 5, 1.6
+    epochs, mixup_epochs, warmup, lr_per_256 = SCALES[scale]
+    kind = 'step' if name.endswith('_standard') else 'warmup_step' if name.endswith('_efficient') else 'warmup_cosine'
+    batch = Config.fromfile(str(path)).train_dataloader.batch_size
+    return kind, mixup_epochs if 'mixup' in name else epochs, warmup, lr_per_256 * batch / 256
 
 
-def warmup_lr(cfg: Config, i: int) -> float:
-    """mmengine's LinearLR at iteration i < m: lr·(s + (1 − s)·i/(m − 1)); lr·s at the first, lr at the last."""
-    m, s = warmup_iters(cfg), cfg.warmup_start_factor
-    return LR * (s + (1 - s) * i / (m - 1))
+def closed_form(kind: str, epochs: int, warmup_epochs: int, peak: float, i: int) -> float:
+    m, total = warmup_epochs * ITERS_PER_EPOCH, epochs * ITERS_PER_EPOCH
+    if kind != 'step' and i < m:  # mmengine's LinearLR: peak·(s + (1 − s)·i/(m − 1)), s = 1e-3
+        return peak * (1e-3 + (1 - 1e-3) * i / (m - 1))
+    if kind.endswith('step'):  # ÷10 at every milestone epoch passed, milestones at ¼, ½, ¾ rounded half up
+        milestones = [math.floor(epochs * f + 0.5) for f in (0.25, 0.5, 0.75)]
+        return peak * 0.1 ** sum(i // ITERS_PER_EPOCH >= epoch for epoch in milestones)
+    return 0.5 * (1 + math.cos(math.pi * (i - m) / (total - m))) * peak  # η_t = ½(1 + cos(πt/T))·η after warmup
 
 
-def step_lr(cfg: Config, i: int) -> float:
-    """lr ÷ 10 at every milestone epoch passed."""
-    return LR * 0.1 ** sum(i // ITERS_PER_EPOCH >= epoch for epoch in cfg.milestones)
+@pytest.mark.parametrize('config', RECIPES, ids=lambda p: str(p.relative_to(ROOT / 'configs/cls')))
+def test_every_recipe_trains_with_its_closed_form_schedule(config, tmp_path):
+    kind, epochs, warmup_epochs, peak = expected_schedule(config)
+    lrs = lr_of_every_iteration(prepared_runner(config, tmp_path, ITERS_PER_EPOCH))
+    assert len(lrs) == epochs * ITERS_PER_EPOCH
+    assert lrs == pytest.approx([closed_form(kind, epochs, warmup_epochs, peak, i) for i in range(len(lrs))],
+                                rel=1e-9, abs=1e-12)
 
 
-def cosine_lr(cfg: Config, i: int) -> float:
-    """η_t = ½(1 + cos(πt/T))·η with t, T in iterations after the warmup."""
-    m, total = warmup_iters(cfg), cfg.max_epochs * ITERS_PER_EPOCH
-    return 0.5 * (1 + math.cos(math.pi * (i - m) / (total - m))) * LR
-
-
-def after_warmup(schedule):
-    """`schedule` from iteration m on, the linear warmup before."""
-    return lambda cfg, i: warmup_lr(cfg, i) if i < warmup_iters(cfg) else schedule(cfg, i)
-
-
-CLOSED_FORMS = {'step.py': step_lr,
-                'warmup_step.py': after_warmup(step_lr),
-                'warmup_cosine.py': after_warmup(cosine_lr)}
-
-
-@pytest.mark.parametrize('config', list(CLOSED_FORMS))
-def test_schedule_config_follows_its_closed_form_at_every_iteration(config):
-    cfg = Config.fromfile(SCHEDULES / config)
-    lrs = lr_of_every_iteration(cfg)
-    assert len(lrs) == cfg.max_epochs * ITERS_PER_EPOCH
-    assert lrs == pytest.approx([CLOSED_FORMS[config](cfg, i) for i in range(len(lrs))], rel=1e-9, abs=1e-12)
-
-
-def test_warmup_then_cosine_at_landmarks_and_paper_warmup():
-    cfg = Config.fromfile(SCHEDULES / 'warmup_cosine.py')
-    lrs = lr_of_every_iteration(cfg)
-    m = warmup_iters(cfg)
+def test_warmup_then_cosine_at_landmarks_and_paper_warmup(tmp_path):
+    lrs = lr_of_every_iteration(prepared_runner(ROOT / 'configs/cls/demo/resnet18d_cosine.py', tmp_path,
+                                                ITERS_PER_EPOCH))
+    peak, m = 0.05, 5 * ITERS_PER_EPOCH  # lr 0.05 at the demo's batch of 64
     cosine_iters = len(lrs) - m
-    assert lrs[0] == pytest.approx(cfg.warmup_start_factor * LR)
-    assert lrs[m - 1] == pytest.approx(LR) and lrs[m] == pytest.approx(LR)
-    assert lrs[m + cosine_iters // 2] == pytest.approx(LR / 2)
-    assert 0 < lrs[-1] < 1e-4 * LR
+    assert lrs[0] == pytest.approx(1e-3 * peak)
+    assert lrs[m - 1] == pytest.approx(peak) and lrs[m] == pytest.approx(peak)
+    assert lrs[m + cosine_iters // 2] == pytest.approx(peak / 2)
+    assert 0 < lrs[-1] < 1e-2 * peak
     # The paper warms up as lr = i·η/m at batch i = 1..m; mmengine's ramp is within one increment η/m of it.
-    assert all(abs(lr - (i + 1) * LR / m) <= LR / m for i, lr in enumerate(lrs[:m]))
+    assert all(abs(lr - (i + 1) * peak / m) <= peak / m for i, lr in enumerate(lrs[:m]))
 
 
 @pytest.mark.parametrize('batch_size', [64, 1024])

@@ -1,5 +1,5 @@
 """The segmentation configs (configs/seg): every ladder row builds our backbone through mmseg, its pretrained weights
-arrive unchanged, and the demo trains and tests end to end through launch/cli.py on a tiny generated ADE-format set."""
+arrive unchanged, and the demo trains and tests end to end through engine/cli.py on a tiny generated ADE-format set."""
 import math
 import re
 from pathlib import Path
@@ -10,17 +10,16 @@ from mmengine.config import Config
 
 import backbones
 from backbones.errors import CheckpointError
-from backbones.weights_check import check_backbone_weights
-from cls.demo_world import SEG_CLASSES, generate
-from launch.cli import main
-
-ROOT = Path(__file__).resolve().parents[1]
-from toolkits import build_in_toolkit  # noqa: E402
+from datagen.demo_world import SEG_CLASSES, generate
+from engine.cli import main
+from engine.hooks import check_backbone_weights
+from recipes import ROOT, fake_export
+from toolkits import build_in_toolkit
 
 SEG = ROOT / 'configs' / 'seg'
 CONFIGS = sorted(p for p in SEG.rglob('*.py') if '_base_' not in p.parts)
 DEMO_BASE = SEG / '_base_' / 'demo.py'
-CHECKPOINT_RE = re.compile(r'work_dirs/cls/(demo|imagenet)/([\w]+)/backbone\.pth')
+DEMO_CLS = ROOT / 'configs/cls/demo/resnet18d_cosine_ls.py'
 
 pytestmark = [pytest.mark.usefixtures('one_thread'),
               pytest.mark.filterwarnings('ignore:``build_loss`` would be deprecated:UserWarning',
@@ -29,20 +28,6 @@ pytestmark = [pytest.mark.usefixtures('one_thread'),
 
 def build(cfg_model):
     return build_in_toolkit('mmseg', cfg_model)
-
-
-def save_fresh_backbone(cfg: Config, path: Path, perturb: bool = False) -> str:
-    """A freshly built backbone of the config's own kind, saved as tools/export_backbone.py does (keys without the
-    `backbone.` prefix, under 'state_dict'); `perturb` adds 1 to one tensor afterwards."""
-    backbone_cfg = cfg.model.backbone.copy()
-    backbone_cfg.init_cfg = None
-    torch.manual_seed(1)
-    state = build(backbone_cfg).state_dict()
-    if perturb:
-        key = next(k for k, v in state.items() if v.is_floating_point())
-        state[key] = state[key] + 1
-    torch.save({'state_dict': state, 'meta': {}}, path)
-    return str(path)
 
 
 def conv3x3(block) -> torch.nn.Conv2d:
@@ -70,16 +55,16 @@ def test_config_builds_our_backbone_through_mmseg(path: Path, tmp_path: Path):
     assert {'type': 'tricks.BackboneWeightsCheckHook'} in cfg.custom_hooks
     assert {'type': 'tricks.PlainCheckpointHook'} in cfg.custom_hooks
 
-    # The row's checkpoint is the exported backbone of the matching, existing cls config.
+    # The row names its backbone once: the file that the matching, existing cls config exports.
     if name == 'random_init':
-        assert backbone_cfg.init_cfg is None and cfg.backbone_checkpoint is None
+        assert backbone_cfg.type == 'tricks.ResNet' and backbone_cfg.get('init_cfg') is None
     else:
-        assert backbone_cfg.init_cfg == dict(type='Pretrained', checkpoint=cfg.backbone_checkpoint)
-        match = CHECKPOINT_RE.fullmatch(cfg.backbone_checkpoint)
-        assert match and match[1] == {'demo': 'demo', 'ade20k': 'imagenet'}[ladder], cfg.backbone_checkpoint
-        assert match[2] == {'nfnet_f0': 'nfnet_f0_agc'}.get(name, name)
-        assert (ROOT / 'configs' / 'cls' / match[1] / f'{match[2]}.py').is_file()
-        backbone_cfg.init_cfg.checkpoint = save_fresh_backbone(cfg, tmp_path / 'backbone.pth')
+        recipe = ROOT / 'configs' / 'cls' / {'demo': 'demo', 'ade20k': 'imagenet'}[ladder] / \
+            f'{ {"nfnet_f0": "nfnet_f0_agc"}.get(name, name) }.py'
+        assert backbone_cfg.type == 'tricks.ExportedBackbone'
+        assert backbone_cfg.checkpoint == f'work_dirs/cls/{recipe.parent.name}/{recipe.stem}/backbone.pth'
+        assert not {'depth', 'variant', 'arch', 'base_channels', 'init_cfg'} & set(backbone_cfg)
+        backbone_cfg.checkpoint = str(fake_export(recipe, tmp_path / 'backbone.pth'))
 
     # Every dataset under the one data_root variable.
     for key in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
@@ -103,23 +88,23 @@ def test_config_builds_our_backbone_through_mmseg(path: Path, tmp_path: Path):
         assert isinstance(backbone, backbones.NFNet) and backbone.arch == 'dm_nfnet_f0'
     else:
         assert isinstance(backbone, backbones.ResNet)
-        assert backbone.variant == ('b' if 'resnet50b' in name or 'resnet18b' in name else 'd')
+        assert backbone.variant == ('b' if 'resnet50b' in name or 'resnet18b' in name else 'd')  # from the export
         first = [conv3x3(getattr(backbone, f'layer{i}')[0]) for i in (1, 2, 3, 4)]
         assert [c.stride[0] for c in first] == [1, 2, 1, 1]  # dilated D8, as in the stock base
         assert [c.dilation[0] for c in first] == [1, 1, 1, 2]  # contract_dilation: first block at half
         assert conv3x3(backbone.layer4[-1]).dilation[0] == 4
     heads = (model.decode_head, model.auxiliary_head)
     assert [backbone.out_channels[h.in_index] for h in heads] == [h.in_channels for h in heads]
-    if backbone_cfg.init_cfg is not None:
+    if name != 'random_init':
         model.init_weights()
-        assert check_backbone_weights(backbone, backbone_cfg.init_cfg.checkpoint) == len(backbone.state_dict())
+        assert check_backbone_weights(backbone, backbone_cfg.checkpoint) == len(backbone.state_dict())
 
 
 def test_demo_pretrained_backbone_reaches_the_segmentor_unchanged(tmp_path: Path):
     cfg = Config.fromfile(str(DEMO_BASE))
-    good = save_fresh_backbone(cfg, tmp_path / 'good.pth')
-    bad = save_fresh_backbone(cfg, tmp_path / 'bad.pth', perturb=True)
-    cfg.model.backbone.init_cfg.checkpoint = good
+    good = str(fake_export(DEMO_CLS, tmp_path / 'good.pth', seed=1))
+    bad = str(fake_export(DEMO_CLS, tmp_path / 'bad.pth', seed=2))  # the same architecture, other weights
+    cfg.model.backbone.checkpoint = good
     model = build(cfg.model)
     before = {k: v.clone() for k, v in model.backbone.state_dict().items()}
     model.init_weights()
@@ -130,7 +115,7 @@ def test_demo_pretrained_backbone_reaches_the_segmentor_unchanged(tmp_path: Path
 
 
 # --------------------------------------------------------------------------------------------------------------------
-# End to end through launch/cli.py
+# End to end through engine/cli.py
 
 @pytest.fixture(scope='module')
 def tiny_ade(tmp_path_factory) -> str:
@@ -159,8 +144,8 @@ def test_demo_trains_and_tests_through_cli(row: str, tiny_ade: str, tmp_path: Pa
     work_dir = tmp_path / 'work'
     options = list(FAST)
     if row != 'random_init':
-        checkpoint = save_fresh_backbone(Config.fromfile(config), tmp_path / 'backbone.pth')
-        options.append(f'model.backbone.init_cfg.checkpoint={checkpoint}')
+        checkpoint = fake_export(DEMO_CLS, tmp_path / 'backbone.pth')
+        options.append(f'model.backbone.checkpoint={checkpoint}')
 
     runner = main('seg', 'train', [config, '--work-dir', str(work_dir), '--data-root', tiny_ade,
                                    '--cfg-options', *options])
@@ -174,15 +159,16 @@ def test_demo_trains_and_tests_through_cli(row: str, tiny_ade: str, tmp_path: Pa
     else:
         count = len(runner.model.backbone.state_dict())
         assert f'BackboneWeightsCheckHook: all {count} backbone tensors equal {checkpoint}' in log
-    val = {k: hub.get_scalar(f'val/{k}').current() for k in ('aAcc', 'mIoU')}
-    assert all(0 <= v <= 100 for v in val.values()), val
+    val = {k: hub.get_scalar(f'val/{k}').current() for k in ('aAcc', 'mIoU')}  # at iteration 2, the saved model
     checkpoint_path = work_dir / 'iter_2.pth'
     assert checkpoint_path.is_file()
 
     test_dir = tmp_path / 'test'
     runner = main('seg', 'test', [config, str(checkpoint_path), '--work-dir', str(test_dir), '--data-root', tiny_ade,
-                                  '--cfg-options', *FAST[-2:]])
+                                  '--cfg-options', *FAST[-2:], *options[len(FAST):]])
+    saved_state = torch.load(checkpoint_path, weights_only=True)['state_dict']
+    assert all(torch.equal(v, saved_state[k]) for k, v in runner.model.state_dict().items())  # the trained weights
     metrics = {k: runner.message_hub.get_scalar(f'test/{k}').current() for k in ('aAcc', 'mIoU')}
-    assert all(0 <= v <= 100 for v in metrics.values()), metrics
+    assert metrics == pytest.approx(val, abs=1e-6)  # the same model on the same 8 images: the same numbers
     assert metrics['aAcc'] > 0  # some pixels right: 2 iterations from the checkpoint, not an empty evaluation
     assert re.search(r'aAcc: *[\d.]+ +mIoU: *[\d.]+', log_text(test_dir)), log_text(test_dir)[-2000:]

@@ -8,7 +8,7 @@ import torch
 from backbones import build_backbone
 from backbones.errors import CheckpointError
 from backbones.registry import HOOKS
-from backbones.weights_check import check_backbone_weights, pretrained_source
+from engine.hooks import check_backbone_weights, pretrained_source
 
 
 class Detector(torch.nn.Module):
@@ -77,3 +77,41 @@ def test_resumed_run_and_random_init_are_not_checked(exported):
     run_hook(build_backbone('resnet18d', base_channels=8, init_cfg=dict(type='Pretrained', checkpoint=path)),
              iteration=10)
     run_hook(build_backbone('resnet18d', base_channels=8))
+
+
+@pytest.mark.parametrize('suffix', ['pth', 'safetensors'])
+def test_a_variant_of_the_same_shapes_is_caught_by_the_exported_architecture(tmp_path, suffix):
+    """ResNet-26-A and -B have the same tensors (the stride moves between convs): only the export's own backbone
+    config tells them apart."""
+    from backbones.checkpoint import export_backbone
+    from cls.model import ImageClassifier  # noqa: F401  (registration)
+    source = build_backbone('resnet26a', base_channels=8)
+    card = dict(backbone=dict(config=source.arch_config()))
+    classifier = {f'backbone.{k}': v for k, v in source.state_dict().items()}
+    torch.save({'state_dict': classifier, 'meta': {'trick_card': card}}, tmp_path / 'cls.pth')
+    export_backbone(str(tmp_path / 'cls.pth'), str(tmp_path))
+    path = str(tmp_path / f'backbone.{suffix}')
+    same_shapes = build_backbone('resnet26b', base_channels=8, init_cfg=dict(type='Pretrained', checkpoint=path))
+    same_shapes.init_weights()  # loads without a word: every name and shape matches
+    with pytest.raises(CheckpointError, match=r"the backbone is not the architecture this export was trained as: "
+                                              r"variant='b' \(exported as 'a'\)"):
+        check_backbone_weights(same_shapes, path)
+    right = build_backbone('resnet26a', base_channels=8, init_cfg=dict(type='Pretrained', checkpoint=path))
+    right.init_weights()
+    assert check_backbone_weights(right, path) == len(source.state_dict())
+
+
+def test_exported_backbone_takes_the_architecture_from_the_file_and_refuses_restating_it(tmp_path):
+    from backbones import MODELS
+    source = build_backbone('resnet26a', base_channels=8)
+    path = tmp_path / 'backbone.pth'
+    torch.save({'state_dict': source.state_dict(), 'meta': {'backbone': source.arch_config()}}, path)
+    built = MODELS.build(dict(type='tricks.ExportedBackbone', checkpoint=str(path), out_indices=(1, 3)))
+    assert (built.depth, built.variant, built.base_channels, built.out_indices) == (26, 'a', 8, (1, 3))
+    assert built.init_cfg == dict(type='Pretrained', checkpoint=str(path))
+    with pytest.raises(ValueError, match=r'variant come\(s\) from the export') as info:
+        MODELS.build(dict(type='tricks.ExportedBackbone', checkpoint=str(path), variant='b'))
+    assert '\n' not in str(info.value)
+    torch.save({'state_dict': source.state_dict()}, tmp_path / 'plain.pth')
+    with pytest.raises(ValueError, match=r'plain.pth: no backbone config in the file'):
+        MODELS.build(dict(type='tricks.ExportedBackbone', checkpoint=str(tmp_path / 'plain.pth')))

@@ -1,11 +1,11 @@
 """Write the synthetic demo world (classification crops, Pascal VOC, ADE20K; same scenes) for the CPU ladder.
 
-The generator lives in `cls/demo_world.py`; this is its command line.
+The generator lives in `datagen/demo_world.py`; this is its command line.
 """
 import argparse
 import time
 
-from cls.demo_world import VERSION, generate
+from datagen.demo_world import VERSION, generate
 
 
 def main() -> None:

@@ -14,8 +14,9 @@ import sys
 import time
 import warnings
 
-from launch import report
-from launch.ladder import LadderError, plan, run
+from ladder import report
+from ladder.plan import LadderError, plan
+from ladder.run import run
 
 
 def main(argv: list[str] | None = None) -> dict:

@@ -1,5 +1,5 @@
 """Test a classification model: `python tools/test_cls.py CONFIG CHECKPOINT [--work-dir DIR] [--amp] [--cfg-options k=v ...]`."""
-from launch.cli import main
+from engine.cli import main
 
 if __name__ == '__main__':
     main('cls', 'test')

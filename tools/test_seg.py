@@ -1,7 +1,7 @@
 """Test a segmentation (mmseg) model: `python tools/test_seg.py CONFIG CHECKPOINT [--work-dir DIR] [--amp] [--cfg-options k=v ...]`.
 
 Our scope is registered too, so both our configs and the toolkit's own run through it."""
-from launch.cli import main
+from engine.cli import main
 
 if __name__ == '__main__':
     main('seg', 'test')

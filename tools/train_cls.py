@@ -1,5 +1,5 @@
 """Train a classification model: `python tools/train_cls.py CONFIG [--work-dir DIR] [--amp] [--cfg-options k=v ...]`."""
-from launch.cli import main
+from engine.cli import main
 
 if __name__ == '__main__':
     main('cls', 'train')

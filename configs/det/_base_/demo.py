@@ -1,9 +1,9 @@
 # Faster R-CNN on the embedded world (tools/make_demo_data.py data/demo → data/demo/voc/VOC2007), sized for 2 CPU
-# cores (shared/reference/cpu-calibration.md: ~0.22 s/iter at batch 8, 96 px): the stock VOC config with a ResNet-18
-# at a quarter width (stages 16/32/64/128) and shrunk heads. Ladder rows (configs/det/demo/) set the variant and
-# `backbone_checkpoint`, the backbone exported from the matching configs/cls/demo/ run (tools/export_backbone.py).
-_base_ = 'mmdet::pascal_voc/faster-rcnn_r50_fpn_1x_voc0712.py'
-custom_imports = dict(imports=['backbones', 'det'], allow_failed_imports=False)
+# cores (shared/reference/cpu-calibration.md: ~0.22 s/iter at batch 8, 96 px): the stock VOC config with the demo's
+# cls backbone (a ResNet-18 at a quarter width: stages 16/32/64/128) and shrunk heads. Ladder rows
+# (configs/det/demo/) name the backbone exported from their configs/cls/demo/ run (tools/export_backbone.py); the
+# architecture comes with it (tricks.ExportedBackbone, as in the full-scale ./voc0712.py this shrinks).
+_base_ = './voc0712.py'
 
 data_root = 'data/demo/voc/'
 # cls.demo_world.THING_CLASSES (tests/test_det_configs.py checks they agree)
@@ -11,12 +11,9 @@ classes = ('striped_disc', 'dotted_disc', 'checkered_square', 'striped_square', 
            'checkered_cross', 'plain_ring', 'striped_star')
 image_size = 96
 max_iters = 300
-backbone_checkpoint = 'work_dirs/cls/demo/resnet18d_cosine_ls/backbone.pth'
 
 model = dict(
-    backbone=dict(type='tricks.ResNet', depth=18, variant='d', base_channels=16, out_indices=(0, 1, 2, 3),
-                  frozen_stages=1, norm_eval=True,
-                  init_cfg=dict(type='Pretrained', checkpoint=backbone_checkpoint)),
+    backbone=dict(checkpoint='work_dirs/cls/demo/resnet18d_cosine_ls/backbone.pth'),
     neck=dict(in_channels=[16, 32, 64, 128], out_channels=64),
     # Things are 14-38 px: anchors of 16 px at stride 4 (stock: 32 px, which no 14-px box overlaps at IoU 0.3).
     rpn_head=dict(in_channels=64, feat_channels=64, anchor_generator=dict(scales=[4])),
@@ -67,5 +64,4 @@ param_scheduler = [
 optim_wrapper = dict(optimizer=dict(lr=0.02), clip_grad=dict(max_norm=35, norm_type=2))
 default_hooks = dict(logger=dict(interval=20), checkpoint=dict(by_epoch=False, interval=max_iters))
 log_processor = dict(by_epoch=False, window_size=20)
-custom_hooks = [dict(type='tricks.BackboneWeightsCheckHook'), dict(type='tricks.PlainCheckpointHook')]
 randomness = dict(seed=0)

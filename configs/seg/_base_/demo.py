@@ -1,9 +1,7 @@
-# FCN (dilated ResNet, output stride 8) on the embedded world's ADE-format split (tools/make_demo_data.py data/demo):
-# the stock mmseg FCN config shrunk to a 2-core CPU (sizes: shared/reference/cpu-calibration.md).
-# Ladder steps (../demo/*.py) set `backbone_checkpoint` to the exported backbone of a configs/cls/demo run
-# (tools/export_backbone.py work_dirs/cls/demo/<run>/epoch_30.pth work_dirs/cls/demo/<run>).
-_base_ = 'mmseg::fcn/fcn_r50-d8_4xb4-80k_ade20k-512x512.py'
-custom_imports = dict(imports=['backbones'], allow_failed_imports=False)
+# FCN (dilated backbone, output stride 8) on the embedded world's ADE-format split (tools/make_demo_data.py
+# data/demo): the full-scale config (./ade20k.py) shrunk to a 2-core CPU (sizes: shared/reference/cpu-calibration.md).
+# Ladder steps (../demo/*.py) name the backbone exported from their configs/cls/demo run.
+_base_ = './ade20k.py'
 
 data_root = 'data/demo/ade/'
 classes = ('gradient', 'speckle', 'blotches', 'waves', 'striped_disc', 'dotted_disc', 'checkered_square',
@@ -11,17 +9,13 @@ classes = ('gradient', 'speckle', 'blotches', 'waves', 'striped_disc', 'dotted_d
 num_classes = 13  # = len(cls.demo_world.SEG_CLASSES); label 0 (object outlines) is ignored (reduce_zero_label)
 crop_size = (96, 96)  # the world's images are 96 px
 max_iters = 300
-backbone_checkpoint = 'work_dirs/cls/demo/resnet18d_cosine_ls/backbone.pth'
 
-# The base's dilated D8 keys (strides (1, 2, 1, 1), dilations (1, 1, 2, 4), contract_dilation, norm_eval=False,
-# SyncBN: the Runner reverts it to BN when not distributed) apply to a ResNet-18-D at a quarter width, as the cls
-# demo trains it: stages 16/32/64/128 channels, so the heads read 128 (stage 4) and 64 (stage 3).
-# pretrained=None: the base's 'open-mmlab://resnet50_v1c' cannot be downloaded (and is not ours).
+# The base's dilated D8 keys (SyncBN: the Runner reverts it to BN when not distributed) apply to the demo's cls
+# backbone, a ResNet-18 at a quarter width: stages 16/32/64/128 channels, so the heads read 128 (stage 4) and 64
+# (stage 3).
 model = dict(
-    pretrained=None,
     data_preprocessor=dict(size=crop_size),
-    backbone=dict(type='tricks.ResNet', depth=18, variant='d', base_channels=16,
-                  init_cfg=dict(type='Pretrained', checkpoint=backbone_checkpoint)),
+    backbone=dict(checkpoint='work_dirs/cls/demo/resnet18d_cosine_ls/backbone.pth'),
     decode_head=dict(in_channels=128, channels=64, num_convs=1, num_classes=num_classes),
     auxiliary_head=dict(in_channels=64, channels=32, num_classes=num_classes))
 
@@ -61,7 +55,6 @@ test_evaluator = val_evaluator
 param_scheduler = [dict(type='PolyLR', eta_min=1e-4, power=0.9, begin=0, end=max_iters, by_epoch=False)]
 train_cfg = dict(max_iters=max_iters, val_interval=max_iters)
 default_hooks = dict(logger=dict(interval=50), checkpoint=dict(interval=max_iters))
-custom_hooks = [dict(type='tricks.BackboneWeightsCheckHook'), dict(type='tricks.PlainCheckpointHook')]
 randomness = dict(seed=0)
 # No fixed visualizer name (the base says 'visualizer'): the Runner then names it after the run, so several runs in one
 # process (a ladder, the tests) each get their own instead of reusing the first run's, with its save_dir.

@@ -2,9 +2,9 @@
 # same FCN, output stride 8 as the D8 ResNet. `_delete_` drops the base's ResNet-only keys; the heads read stage 4
 # (3072 channels) and stage 3 (1536).
 _base_ = '../_base_/ade20k.py'
-backbone_checkpoint = 'work_dirs/cls/imagenet/nfnet_f0_agc/backbone.pth'
 model = dict(
-    backbone=dict(_delete_=True, type='tricks.NFNet', arch='dm_nfnet_f0', output_stride=8, out_indices=(0, 1, 2, 3),
-                  init_cfg=dict(type='Pretrained', checkpoint=backbone_checkpoint)),
+    backbone=dict(_delete_=True, type='tricks.ExportedBackbone',
+                  checkpoint='work_dirs/cls/imagenet/nfnet_f0_agc/backbone.pth', output_stride=8,
+                  out_indices=(0, 1, 2, 3)),
     decode_head=dict(in_channels=3072),
     auxiliary_head=dict(in_channels=1536))

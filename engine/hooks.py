@@ -1,16 +1,32 @@
-"""Make sure a pretrained backbone really arrived before fine-tuning starts.
+"""Hooks every task shares (cls, det, seg): registered in the `tricks` scope, so any config switches them on with
+`custom_hooks=[dict(type='tricks.…')]`, a user's stock mmdet/mmseg config included (`custom_imports=['engine']`).
 
-A detector or segmentor whose `init_cfg=dict(type='Pretrained', ...)` silently falls back to random weights (a wrong
-prefix, renamed keys, a typo in the path) trains to a plausible but meaningless result. `BackboneWeightsCheckHook`
-compares, before the first iteration, every tensor of the model's backbone with the checkpoint it was told to load.
+- `PlainCheckpointHook`: every checkpoint the Runner saves is plain data, which the safe loader
+  (`backbones.checkpoint.load_checkpoint`) can resume from.
+- `BackboneWeightsCheckHook`: before fine-tuning starts, the backbone equals the exported backbone it was told to
+  load, tensor for tensor, and is the architecture that export was trained as. A detector or segmentor whose
+  `init_cfg=dict(type='Pretrained', ...)` silently fell back to random weights (a wrong prefix, renamed keys, a typo)
+  would otherwise train to a plausible but meaningless result; a variant-a export loaded into variant b (same
+  shapes) would pass a shape check.
 """
 import torch
 from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 
-from .checkpoint import load_checkpoint
-from .errors import CheckpointError
-from .registry import HOOKS
+from backbones.checkpoint import exported_meta, load_checkpoint, to_plain
+from backbones.errors import CheckpointError
+from backbones.registry import HOOKS
+
+
+@HOOKS.register_module()
+class PlainCheckpointHook(Hook):
+    """Make every checkpoint the Runner saves plain data (see `backbones.checkpoint`)."""
+    priority = 'LOWEST'  # after every other hook has added its part
+
+    def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
+        plain = to_plain(checkpoint)
+        checkpoint.clear()
+        checkpoint.update(plain)
 
 
 def pretrained_source(backbone: torch.nn.Module) -> tuple[str, str] | None:
@@ -28,9 +44,17 @@ def _names(keys: list[str], limit: int = 3) -> str:
 
 
 def check_backbone_weights(backbone: torch.nn.Module, checkpoint: str, prefix: str = '') -> int:
-    """Raise a one-line CheckpointError naming the missing, unexpected or differing keys; return the count checked."""
-    state = load_checkpoint(checkpoint)
-    state = state.get('state_dict', state)
+    """Raise a one-line CheckpointError naming the architecture keys, or the missing, unexpected or differing tensors,
+    that do not match; return the count of tensors checked."""
+    content = load_checkpoint(checkpoint)
+    exported_arch = exported_meta(checkpoint, content).get('backbone')
+    if exported_arch and hasattr(backbone, 'arch_config'):
+        built = backbone.arch_config()
+        differ = [f'{k}={built.get(k)!r} (exported as {v!r})' for k, v in exported_arch.items() if built.get(k) != v]
+        if differ:
+            raise CheckpointError(f'{checkpoint}: the backbone is not the architecture this export was trained as: '
+                                  f'{"; ".join(differ)}')
+    state = content.get('state_dict', content)
     if prefix:
         state = {k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)}
     model_state = backbone.state_dict()

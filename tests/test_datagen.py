@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from cls.demo_world import CROP_SIZE, SEG_CLASSES, STUFF_CLASSES, THING_CLASSES, generate
+from datagen.demo_world import CROP_SIZE, SEG_CLASSES, STUFF_CLASSES, THING_CLASSES, generate
 
 REPO = Path(__file__).resolve().parents[1]
 SCENES = dict(train=12, val=9)  # >= 9 scenes per split: every thing class appears in each

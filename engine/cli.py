@@ -1,34 +1,64 @@
 """The one train/test entry behind tools/train_{cls,det,seg}.py and tools/test_{cls,det,seg}.py.
 
-OpenMMLab's CLI conventions (`config`, `--work-dir`, `--resume`, `--amp`, `--cfg-options`, `--launcher`); each task only
-says which toolkit registers its modules. Our scope is registered for every task, so mmdet's and mmseg's own configs
-run unchanged through these tools too, and every run saves plain-data checkpoints (`tricks.PlainCheckpointHook`).
+OpenMMLab's CLI conventions (`config`, `--work-dir`, `--resume`, `--amp`, `--cfg-options`, `--launcher`); each task's
+spec (`engine.tasks`) says which toolkit registers its modules. Our scope is registered for every task, so mmdet's and
+mmseg's own configs run unchanged through these tools too, and every run saves plain-data checkpoints
+(`tricks.PlainCheckpointHook`). The arguments are `RunSettings`, which the ladder builds as data.
 """
 import argparse
 import importlib
 import os
 import os.path as osp
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from mmengine.config import Config, DictAction
 from mmengine.runner import Runner
 
+from .tasks import TASKS, Task
 
-@dataclass(frozen=True)
-class Task:
-    default_scope: str
-    toolkit: str | None  # package whose `utils.register_all_modules` must run first
+AMP_DTYPES = {'auto': None, 'fp16': 'float16', 'bf16': 'bfloat16'}  # None: the device's default (cls.optim)
 
 
-TASKS = {
-    'cls': Task(default_scope='tricks', toolkit=None),
-    'det': Task(default_scope='mmdet', toolkit='mmdet'),
-    'seg': Task(default_scope='mmseg', toolkit='mmseg'),
-}
-AMP_DTYPES = {'fp16': 'float16', 'bf16': 'bfloat16'}
+@dataclass
+class RunSettings:
+    """What a train or test run is asked to do: the command line as data."""
+    config: str
+    checkpoint: str | None = None      # test: the checkpoint to evaluate
+    work_dir: str | None = None
+    resume: str | None = None          # train: 'auto' (the work dir's last checkpoint) or a checkpoint
+    amp: str | None = None             # 'auto', 'fp16' or 'bf16'
+    data_root: str | None = None
+    schedule_scale: float | None = None
+    cfg_options: dict = field(default_factory=dict)
+    launcher: str = 'none'
+
+    def argv(self) -> list[str]:
+        """The train/test tool's arguments for these settings (the inverse of `parse_args`)."""
+        argv = [self.config, *([self.checkpoint] if self.checkpoint else [])]
+        for flag, value in (('--work-dir', self.work_dir), ('--data-root', self.data_root),
+                            ('--schedule-scale', self.schedule_scale), ('--amp', self.amp)):
+            if value is not None:
+                argv += [flag, str(value)]
+        if self.cfg_options:
+            argv += ['--cfg-options', *(f'{k}={option_text(v)}' for k, v in self.cfg_options.items())]
+        if self.launcher != 'none':
+            argv += ['--launcher', self.launcher]
+        if self.resume:
+            argv += ['--resume'] + ([] if self.resume == 'auto' else [self.resume])
+        return argv
 
 
-def parse_args(mode: str, argv: list[str] | None = None) -> argparse.Namespace:
+def option_text(value) -> str:
+    """A value as `--cfg-options` (mmengine's DictAction) reads it back."""
+    if isinstance(value, (list, tuple)):
+        return '[' + ','.join(option_text(v) for v in value) + ']'
+    text = str(value)
+    if isinstance(value, str) and (',' in text or ' ' in text):
+        raise ValueError(f'cfg_options value {text!r}: commas and spaces cannot pass through --cfg-options')
+    return text
+
+
+def parse_args(mode: str, argv: list[str] | None = None) -> RunSettings:
     parser = argparse.ArgumentParser(description=f'{mode} a model from a config')
     parser.add_argument('config', help='config file path')
     if mode == 'test':
@@ -37,7 +67,7 @@ def parse_args(mode: str, argv: list[str] | None = None) -> argparse.Namespace:
     if mode == 'train':
         parser.add_argument('--resume', nargs='?', const='auto', default=None,
                             help='resume from the latest checkpoint in the work dir, or from the given one')
-    parser.add_argument('--amp', nargs='?', const='auto', choices=['auto', *AMP_DTYPES], default=None,
+    parser.add_argument('--amp', nargs='?', const='auto', choices=list(AMP_DTYPES), default=None,
                         help='mixed precision: fp16 (dynamic loss scaling) or bf16; auto = fp16 on CUDA, bf16 on CPU')
     parser.add_argument('--data-root', help='data_root of every dataset in the config (train, val and test)')
     if mode == 'train':
@@ -47,40 +77,41 @@ def parse_args(mode: str, argv: list[str] | None = None) -> argparse.Namespace:
                         help='override config keys, e.g. train_cfg.max_epochs=2')
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm'], default='none')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
-    args = parser.parse_args(argv)
-    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
-    return args
+    args = vars(parser.parse_args(argv))
+    os.environ.setdefault('LOCAL_RANK', str(args.pop('local_rank')))
+    return RunSettings(**args)
 
 
 def register_modules(task: Task) -> None:
     if task.toolkit:
         importlib.import_module(f'{task.toolkit}.utils').register_all_modules(init_default_scope=False)
-    importlib.import_module('cls')  # our scope: backbones, hooks, and the classification modules
+    for package in ('engine.hooks', 'cls', *([task.name] if task.transfers else [])):
+        importlib.import_module(package)  # our scope: backbones, shared hooks, cls modules, the task's own
 
 
-def load_config(task: Task, args: argparse.Namespace, register: bool = True) -> Config:
+def load_config(task: Task, settings: RunSettings, register: bool = True) -> Config:
     """The config a run executes. `register=False` only resolves it (a ladder comparing recipes needs no toolkit)."""
-    if not osp.isfile(args.config):
-        raise SystemExit(f'error: config file {args.config} not found')
+    if not osp.isfile(settings.config):
+        raise SystemExit(f'error: config file {settings.config} not found')
     if register:
         register_modules(task)
-    cfg = Config.fromfile(args.config)
-    cfg.merge_from_dict(args.cfg_options)
-    if args.data_root:
-        set_data_root(cfg, args.data_root)
-    if getattr(args, 'schedule_scale', None):
-        rescale_schedule(cfg, args.schedule_scale)
+    cfg = Config.fromfile(settings.config)
+    cfg.merge_from_dict(settings.cfg_options)
+    if settings.data_root:
+        set_data_root(cfg, settings.data_root)
+    if settings.schedule_scale:
+        rescale_schedule(cfg, settings.schedule_scale)
     cfg.setdefault('default_scope', task.default_scope)
-    cfg.launcher = args.launcher
-    cfg.work_dir = args.work_dir or cfg.get('work_dir') or default_work_dir(args.config)
+    cfg.launcher = settings.launcher
+    cfg.work_dir = settings.work_dir or cfg.get('work_dir') or default_work_dir(settings.config)
     hooks = cfg.setdefault('custom_hooks', [])
     if not any(h.get('type') in ('tricks.PlainCheckpointHook', 'PlainCheckpointHook') for h in hooks):
         hooks.append(dict(type='tricks.PlainCheckpointHook'))
-    if args.amp:
-        use_amp(cfg, args.amp)
-    if getattr(args, 'resume', None):
+    if settings.amp:
+        use_amp(cfg, settings.amp)
+    if settings.resume:
         cfg.resume = True
-        cfg.load_from = None if args.resume == 'auto' else args.resume
+        cfg.load_from = None if settings.resume == 'auto' else settings.resume
     return cfg
 
 
@@ -141,18 +172,14 @@ def default_work_dir(config: str) -> str:
 
 
 def use_amp(cfg: Config, amp: str) -> None:
-    """Switch the config's optim wrapper to our AMP wrapper (it runs on CPU too, unlike mmengine 0.10.7's)."""
-    import torch
-    if amp == 'auto':
-        amp = 'fp16' if torch.cuda.is_available() else 'bf16'
+    """Switch the config's optim wrapper to our AMP wrapper (it runs on CPU too, unlike mmengine 0.10.7's); 'auto'
+    leaves the dtype to the wrapper's device (`cls.optim.resolve_amp_dtype`)."""
     wrapper = cfg.optim_wrapper
     if wrapper.get('type') not in (None, 'OptimWrapper', 'tricks.OptimWrapper', 'AmpOptimWrapper',
                                    'tricks.AmpOptimWrapper'):
         raise SystemExit(f'error: --amp cannot replace optim_wrapper.type={wrapper.type!r}')
     wrapper.type = 'tricks.AmpOptimWrapper'
     wrapper.dtype = AMP_DTYPES[amp]
-    if amp == 'fp16':
-        wrapper.setdefault('loss_scale', 'dynamic')
 
 
 def join_cpu_process_group(cfg: Config) -> None:
@@ -169,11 +196,11 @@ def join_cpu_process_group(cfg: Config) -> None:
 
 
 def main(task_name: str, mode: str, argv: list[str] | None = None) -> Runner:
-    args = parse_args(mode, argv)
-    cfg = load_config(TASKS[task_name], args)
+    settings = parse_args(mode, argv)
+    cfg = load_config(TASKS[task_name], settings)
     join_cpu_process_group(cfg)
     if mode == 'test':
-        cfg.load_from = args.checkpoint
+        cfg.load_from = settings.checkpoint
     runner = Runner.from_cfg(cfg)
     runner.train() if mode == 'train' else runner.test()
     return runner

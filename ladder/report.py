@@ -1,15 +1,14 @@
-"""The ladder's report: results.json (everything, machine-readable), results.md (the paper's Tables 8 and 9 with our
-numbers, deltas to the previous row and the paper's numbers beside them) and PNG plots, all from the runs' records."""
+"""The ladder's report: results.json (everything, machine-readable), results.md (one table per transfer task, e.g. the
+paper's Tables 8 and 9, with our numbers, deltas to the previous row and the paper's numbers beside them) and PNG
+plots, all from the runs' records. Tables, columns and the paper's figures are the tasks' specs (`engine.tasks`)."""
 import os.path as osp
 
 from backbones.checkpoint import atomic_write
-from launch.ladder import Ladder, metrics_text, write_json
-from launch.paper import TABLE8, TABLE9
+from engine.tasks import TASKS, TRANSFER_TASKS, Task
 
-TABLES = (  # (title, task, our columns, the paper's table and its columns)
-    ('Table 8: Faster R-CNN, VOC-format detection', 'det', ('mAP',), TABLE8, ('top-1', 'mAP')),
-    ('Table 9: FCN, ADE-format segmentation', 'seg', ('pixAcc', 'mIoU'), TABLE9, ('top-1', 'pixAcc', 'mIoU')),
-)
+from .cache import write_json
+from .plan import Ladder
+from .run import metrics_text, weak_teachers
 
 
 def collect(ladder: Ladder, results: dict, wall_s: float, command: str) -> dict:
@@ -21,12 +20,12 @@ def collect(ladder: Ladder, results: dict, wall_s: float, command: str) -> dict:
             result = results.get(key, dict(error='not run'))
             entry[task] = dict(step=key, **{k: result[k] for k in ('metrics', 'error', 'diverged_at') if k in result})
         rows.append(entry)
-    steps = {key: dict(config=step.config, work_dir=step.work_dir, **results.get(key, dict(error='not run')))
+    steps = {key: dict(config=step.settings.config, work_dir=step.work_dir, **results.get(key, dict(error='not run')))
              for key, step in ladder.steps.items()}
+    paper = {TASKS[t].table: {row: dict(zip(TASKS[t].paper_columns, figures)) for row, figures in TASKS[t].paper.items()}
+             for t in TRANSFER_TASKS}
     return dict(ladder=ladder.source, command=command, out=ladder.out, wall_s=round(wall_s, 1), jobs=ladder.jobs,
-                threads=ladder.threads, rows=rows, steps=steps,
-                paper=dict(table8={k: dict(zip(('top-1', 'mAP'), v)) for k, v in TABLE8.items()},
-                           table9={k: dict(zip(('top-1', 'pixAcc', 'mIoU'), v)) for k, v in TABLE9.items()}))
+                threads=ladder.threads, rows=rows, steps=steps, warnings=weak_teachers(ladder, results), paper=paper)
 
 
 def _cell(value, previous=None) -> tuple[str, str]:
@@ -40,7 +39,8 @@ def _metric(row: dict, task: str, column: str):
     return (row.get(task) or {}).get('metrics', {}).get(column)
 
 
-def table(data: dict, task: str, columns: tuple, paper: dict, paper_columns: tuple) -> list[str]:
+def table(data: dict, task: Task) -> list[str]:
+    columns, paper, paper_columns = [m.column for m in task.metrics], task.paper, task.paper_columns
     head = ['backbone', 'top-1', 'Δ']
     for column in columns:
         head += [column, 'Δ']
@@ -48,19 +48,19 @@ def table(data: dict, task: str, columns: tuple, paper: dict, paper_columns: tup
     lines = ['| ' + ' | '.join(head) + ' |', '|' + '---|' * len(head)]
     previous = None
     for row in data['rows']:
-        if task not in row:
+        if task.name not in row:
             continue
-        if 'error' in row[task]:
-            lines.append(f'| {row["name"]} | {row[task]["error"]} |' + ' |' * (len(head) - 2))
+        if 'error' in row[task.name]:
+            lines.append(f'| {row["name"]} | {row[task.name]["error"]} |' + ' |' * (len(head) - 2))
             continue
         cells = [row['name'], *_cell(_metric(row, 'cls', 'top1'), previous and previous[0])]
         values = [_metric(row, 'cls', 'top1')]
         for i, column in enumerate(columns):
-            value = _metric(row, task, column)
+            value = _metric(row, task.name, column)
             cells += _cell(value, previous and previous[i + 1])
             values.append(value)
-        if 'diverged_at' in row[task]:
-            cells[-2] += f' (loss not finite from iter {row[task]["diverged_at"]})'
+        if 'diverged_at' in row[task.name]:
+            cells[-2] += f' (loss not finite from iter {row[task.name]["diverged_at"]})'
         reference = paper.get(row['paper']) if row['paper'] else None
         cells += [row['paper'] or '—', *(f'{v:.2f}' for v in reference)] if reference \
             else ['—'] * (1 + len(paper_columns))
@@ -80,8 +80,10 @@ def markdown(data: dict, plots: list[str]) -> str:
              'Our numbers are the last validation of each run (top-1 of the cls run whose backbone the row transfers; '
              'random init has none). Δ: change from the row above. The paper\'s numbers are ImageNet / VOC07 / '
              'ADE20K at full scale, beside the row they stand for.', '']
-    for title, task, columns, paper, paper_columns in TABLES:
-        lines += [f'## {title}', '', *table(data, task, columns, paper, paper_columns), '']
+    for name in TRANSFER_TASKS:
+        lines += [f'## {TASKS[name].table}', '', *table(data, TASKS[name]), '']
+    if data['warnings']:
+        lines += ['## Warnings', '', *(f'- {line}' for line in data['warnings']), '']
     lines += ['## Steps', '', '| step | config | result | wall (s) | |', '|---|---|---|---|---|']
     for key, step in data['steps'].items():
         result = metrics_text(step) if 'metrics' in step else step.get('error', '')
@@ -103,7 +105,7 @@ def plot(data: dict, out: str) -> list[str]:
     import matplotlib.pyplot as plt
 
     steps = {k: s for k, s in data['steps'].items() if 'curves' in s}
-    by_task = {task: {k: s for k, s in steps.items() if k.startswith(task + '/')} for task in ('cls', 'det', 'seg')}
+    by_task = {task: {k: s for k, s in steps.items() if k.startswith(task + '/')} for task in TASKS}
 
     fig, ax = plt.subplots(figsize=(7, 4))
     for key, step in by_task['cls'].items():
@@ -115,31 +117,29 @@ def plot(data: dict, out: str) -> list[str]:
     fig.savefig(osp.join(out, 'lr_schedules.png'), dpi=90)
     plt.close(fig)
 
-    fig, axes = plt.subplots(2, 2, figsize=(11, 7))
-    panels = [(axes[0, 0], 'cls', 'train', 'loss', 'cls: training loss'),
-              (axes[0, 1], 'cls', 'val', 'top1', 'cls: validation top-1 (%)'),
-              (axes[1, 0], 'det', 'train', 'loss', 'det: training loss'),
-              (axes[1, 1], 'seg', 'train', 'loss', 'seg: training loss')]
-    for ax, task, split, metric, title in panels:
+    panels = [('cls', 'val', 'top1', 'cls: validation top-1 (%)')] + \
+        [(task, 'train', 'loss', f'{task}: training loss') for task in TASKS]
+    fig, axes = plt.subplots(2, (len(panels) + 1) // 2, figsize=(11, 7), squeeze=False)
+    for ax, (task, split, metric, title) in zip(axes.flat, panels):
         for key, step in by_task[task].items():
             entries = [e for e in step['curves'][split] if metric in e]
             ax.plot([e['step'] for e in entries], [e[metric] for e in entries], label=key.split('/', 1)[1])
         ax.set(title=title, xlabel='epoch' if split == 'val' else 'iteration')
         if metric == 'loss':
-            ax.set_yscale('log')  # distillation's soft cross-entropy (× T²) is two orders above the others
+            ax.set_yscale('log')
         _legend(ax)
     fig.tight_layout()
     fig.savefig(osp.join(out, 'training_curves.png'), dpi=90)
     plt.close(fig)
 
-    columns = [('cls', 'top1', 'top-1'), ('det', 'mAP', 'mAP'), ('seg', 'pixAcc', 'pixAcc'), ('seg', 'mIoU', 'mIoU')]
+    columns = [(name, metric.column) for name, task in TASKS.items() for metric in task.metrics]
     fig, ax = plt.subplots(figsize=(9, 4))
     width = 0.8 / max(1, len(data['rows']))
     for i, row in enumerate(data['rows']):
-        values = [_metric(row, task, column) or 0.0 for task, column, _ in columns]
+        values = [_metric(row, task, column) or 0.0 for task, column in columns]
         ax.bar([c + (i - (len(data['rows']) - 1) / 2) * width for c in range(len(columns))], values, width,
                label=row['name'])
-    ax.set_xticks(range(len(columns)), [label for *_, label in columns])
+    ax.set_xticks(range(len(columns)), [column for _, column in columns])
     ax.set(ylabel='%', title='the ladder: each row\'s backbone in cls, det and seg')
     _legend(ax)
     fig.tight_layout()

@@ -1,3 +1,0 @@
-# Table 5 on CIFAR-10: the efficient recipe on ResNet-A.
-_base_ = './resnet18b_efficient.py'
-model = dict(backbone=dict(variant='a'))

@@ -1,0 +1,142 @@
+"""A ladder config → the steps to run, in dependency order.
+
+A ladder config (configs/ladders/*.py) lists the rows of the paper's tables, each a cls config and the configs of
+the tasks that fine-tune its exported backbone (`engine.tasks`: det, seg); a row without cls is a random-init
+control. A distillation teacher named by a student's `model.teacher.config` becomes a step of its own, before the
+student. Every step is a `RunSettings` of the ordinary train tool, built here as data.
+"""
+import os.path as osp
+from dataclasses import dataclass, field
+
+from mmengine.config import Config
+
+from engine.cli import RunSettings, load_config
+from engine.tasks import TASKS, TRANSFER_TASKS
+
+LADDER_KEYS = {'rows', 'out', 'embedded_world', 'jobs', 'threads', 'nproc_per_node', 'schedule_scale', 'data_roots',
+               'cfg_options'}
+ROW_KEYS = {'name', 'paper', 'cls', *TRANSFER_TASKS}
+
+
+class LadderError(ValueError):
+    """A ladder config or a step that cannot go on; the message is one line naming the file, key or step."""
+
+
+@dataclass
+class Step:
+    task: str                  # a key of engine.tasks.TASKS
+    settings: RunSettings      # what its train tool runs (without --resume)
+    needs: list[str] = field(default_factory=list)   # keys of the steps whose outputs this one reads
+    nproc_per_node: int = 1
+
+    @property
+    def name(self) -> str:
+        return osp.splitext(osp.basename(self.settings.config))[0]
+
+    @property
+    def key(self) -> str:
+        return f'{self.task}/{self.name}'
+
+    @property
+    def work_dir(self) -> str:
+        return self.settings.work_dir
+
+    def resolve(self) -> Config:
+        """The config this step's train tool will run (same code path, no toolkit import)."""
+        return load_config(TASKS[self.task], self.settings, register=False)
+
+
+@dataclass
+class Row:
+    name: str
+    paper: str | None
+    steps: dict[str, str]      # task -> step key
+
+
+@dataclass
+class Ladder:
+    source: str
+    out: str
+    rows: list[Row]
+    steps: dict[str, Step]     # in dependency order
+    jobs: int = 1
+    threads: int | None = None
+    embedded_world: str | None = None
+
+
+def _per_task(cfg: Config, key: str, source: str) -> dict:
+    value = cfg.get(key) or {}
+    unknown = set(value) - set(TASKS)
+    if unknown:
+        raise LadderError(f'{source}: {key} has unknown task(s) {sorted(unknown)}; tasks are {sorted(TASKS)}')
+    return value
+
+
+def backbone_checkpoint_key(cfg: Config) -> str:
+    """The config key that names the exported backbone a transfer config loads."""
+    if cfg.model.backbone.get('type', '').endswith('ExportedBackbone'):
+        return 'model.backbone.checkpoint'
+    return 'model.backbone.init_cfg.checkpoint'
+
+
+def plan(source: str, out: str | None = None) -> Ladder:
+    """Read a ladder config and list its steps: teachers, then each row's cls and transfer steps."""
+    if not osp.isfile(source):
+        raise LadderError(f'ladder config {source} not found')
+    cfg = Config.fromfile(source)
+    unknown = set(cfg.keys()) - LADDER_KEYS
+    if unknown:
+        raise LadderError(f'{source}: unknown key(s) {sorted(unknown)}; a ladder config has {sorted(LADDER_KEYS)}')
+    out = out or cfg.get('out') or osp.join('work_dirs', 'ladders', osp.splitext(osp.basename(source))[0])
+    scale, data_roots, options = (_per_task(cfg, k, source) for k in ('schedule_scale', 'data_roots', 'cfg_options'))
+    nproc = cfg.get('nproc_per_node') or 1
+    steps: dict[str, Step] = {}
+
+    def add(task: str, config: str, needs: list[str], backbone_from: str | None = None) -> str:
+        if not osp.isfile(config):
+            raise LadderError(f'{source}: {task} config {config} not found')
+        name = osp.splitext(osp.basename(config))[0]
+        settings = RunSettings(config, work_dir=osp.join(out, task, name), data_root=data_roots.get(task),
+                               schedule_scale=scale.get(task), cfg_options=dict(options.get(task, {})),
+                               launcher='pytorch' if nproc > 1 else 'none')
+        step = Step(task, settings, needs, nproc)
+        try:
+            settings.argv()  # every value must survive the train tool's command line
+        except ValueError as err:
+            raise LadderError(f'{source}: {task} {config}: {err}') from None
+        if backbone_from:
+            exported = osp.join(steps[backbone_from].work_dir, 'backbone.pth')
+            settings.cfg_options[backbone_checkpoint_key(step.resolve())] = exported
+        if task == 'cls':
+            teacher = step.resolve().model.get('teacher')
+            if teacher:  # train the teacher first, in this ladder, and point the student at it
+                teacher_key = add('cls', teacher.config, [])
+                settings.cfg_options['model.teacher.checkpoint'] = steps[teacher_key].work_dir
+                step.needs.append(teacher_key)
+        if step.key in steps:
+            if steps[step.key].settings != settings:
+                raise LadderError(f'{source}: {step.key} appears twice with different settings')
+            return step.key
+        steps[step.key] = step
+        return step.key
+
+    rows = []
+    for index, row in enumerate(cfg.get('rows') or []):
+        where = f'{source}: rows[{index}]'
+        if set(row) - ROW_KEYS or 'name' not in row:
+            raise LadderError(f'{where}: keys {sorted(row)}; a row has name (required), paper, '
+                              f'{", ".join(sorted(ROW_KEYS - {"name", "paper"}))}')
+        if not any(row.get(t) for t in TRANSFER_TASKS):
+            raise LadderError(f'{where} ({row["name"]}): names no {" or ".join(TRANSFER_TASKS)} config')
+        keys = {}
+        if row.get('cls'):
+            keys['cls'] = add('cls', row['cls'], [])
+        for task in TRANSFER_TASKS:
+            if row.get(task):
+                cls_key = keys.get('cls')
+                keys[task] = add(task, row[task], [cls_key] if cls_key else [], backbone_from=cls_key)
+        rows.append(Row(row['name'], row.get('paper'), keys))
+    if not rows:
+        raise LadderError(f'{source}: no rows')
+    jobs = int(cfg.get('jobs') or 1)
+    return Ladder(source, out, rows, steps, jobs, cfg.get('threads'), cfg.get('embedded_world'))
