@@ -1,6 +1,7 @@
 """Backbones of the suite. Importing this package registers them in the `tricks` scope and makes the safe loader
 mmengine's loader for local checkpoint files (`use_safe_loader`): from then on no checkpoint that mmengine opens in
 this process (resume, load_from, init_cfg=Pretrained) can run code."""
+
 from . import exported  # noqa: F401  (registers tricks.ExportedBackbone)
 from .checkpoint import use_safe_loader
 from .nfnet import NFNet
@@ -10,5 +11,14 @@ from .resnet import ResNet, ResNetV1c, ResNetV1d
 
 use_safe_loader()
 
-__all__ = ['MODELS', 'PRESETS', 'SCOPE', 'NFNet', 'ResNet', 'ResNetV1c', 'ResNetV1d', 'build_backbone',
-           'use_safe_loader']
+__all__ = [
+    'MODELS',
+    'PRESETS',
+    'SCOPE',
+    'NFNet',
+    'ResNet',
+    'ResNetV1c',
+    'ResNetV1d',
+    'build_backbone',
+    'use_safe_loader',
+]

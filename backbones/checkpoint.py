@@ -9,6 +9,7 @@ torch ≥ 2.6 loads with `weights_only=True`, which refuses what mmengine 0.10.7
   tagged data back into mmengine's objects. `use_safe_loader()` makes it mmengine's loader for every local path
   (`resume`, `load_from`, `init_cfg=Pretrained`); importing `backbones` calls it, see `backbones/__init__.py`.
 """
+
 import collections
 import json
 import os
@@ -16,7 +17,7 @@ import pickle
 import re
 import tempfile
 import zipfile
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 import torch
@@ -31,8 +32,12 @@ _TAG = '__plain__'
 def to_plain(obj):
     """mmengine's checkpoint contents → data that `torch.load(weights_only=True)` accepts, with tags to undo it."""
     if isinstance(obj, HistoryBuffer):
-        return {_TAG: 'HistoryBuffer', 'log_history': obj._log_history.tolist(),
-                'count_history': obj._count_history.tolist(), 'max_length': obj.max_length}
+        return {
+            _TAG: 'HistoryBuffer',
+            'log_history': obj._log_history.tolist(),
+            'count_history': obj._count_history.tolist(),
+            'max_length': obj.max_length,
+        }
     if isinstance(obj, collections.Counter):
         return {_TAG: 'Counter', 'items': {k: to_plain(v) for k, v in obj.items()}}
     if isinstance(obj, np.ndarray) and obj.dtype != object:
@@ -69,6 +74,7 @@ def load_checkpoint(path: str, map_location='cpu'):
         raise CheckpointError(f'{path}: no such checkpoint file')
     if path.endswith('.safetensors'):
         from safetensors.torch import load_file
+
         device = map_location if isinstance(map_location, (str, torch.device)) else 'cpu'
         try:
             return load_file(path, device=str(device))
@@ -79,8 +85,10 @@ def load_checkpoint(path: str, map_location='cpu'):
     except pickle.UnpicklingError as err:
         found = re.search(r'GLOBAL (\S+)', str(err)) or re.search(r'global (\S+)', str(err), re.IGNORECASE)
         what = found.group(1) if found else _first_line(err)
-        raise CheckpointError(f'{path}: refused: it holds {what}, which is not plain data (only tensors, numbers, '
-                              f'strings and containers are loaded, weights_only=True)') from None
+        raise CheckpointError(
+            f'{path}: refused: it holds {what}, which is not plain data (only tensors, numbers, '
+            f'strings and containers are loaded, weights_only=True)'
+        ) from None
     except (RuntimeError, EOFError, zipfile.BadZipFile) as err:
         raise CheckpointError(f'{path}: not a readable torch checkpoint ({_first_line(err)})') from None
     return from_plain(checkpoint)
@@ -90,8 +98,9 @@ def atomic_write(path: str, write: Callable[[str], None]) -> None:
     """`write(tmp_path)` into a temporary file beside `path`, then rename it over `path`: a reader (or a run killed
     mid-save) never sees half a file."""
     # (No leading dot: torch.save names its zip archive after the file and refuses such names.)
-    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(os.path.abspath(path)), prefix=f'{os.path.basename(path)}.',
-                               suffix='.partial')
+    fd, tmp = tempfile.mkstemp(
+        dir=os.path.dirname(os.path.abspath(path)), prefix=f'{os.path.basename(path)}.', suffix='.partial'
+    )
     os.close(fd)
     try:
         write(tmp)
@@ -112,24 +121,28 @@ def use_safe_loader() -> None:
     CheckpointLoader.register_scheme(prefixes='', force=True)(load_checkpoint)
 
 
-def export_backbone(checkpoint_path: str, out_dir: str, prefix: str = 'backbone.',
-                    checkpoint: dict | None = None) -> dict:
+def export_backbone(
+    checkpoint_path: str, out_dir: str, prefix: str = 'backbone.', checkpoint: dict | None = None
+) -> dict:
     """Write the backbone of a classification checkpoint as OUT_DIR/backbone.safetensors and OUT_DIR/backbone.pth
     (`{'state_dict', 'meta': {'backbone', 'trick_card', 'source'}}`), keys without `prefix`, atomically; return the
     weights. `meta.backbone` is the backbone's own architecture config (its `arch_config()`, from the trick card), so
     that det/seg configs build the same network from the file (`tricks.ExportedBackbone`) and the weights check can
     tell variants of equal shapes apart. `checkpoint`: the file's content, if the caller has already loaded it."""
     from safetensors.torch import save_file
+
     checkpoint = checkpoint if checkpoint is not None else load_checkpoint(checkpoint_path)
     state = checkpoint.get('state_dict', checkpoint)
-    weights = {k[len(prefix):]: v.contiguous() for k, v in state.items() if k.startswith(prefix)}
+    weights = {k[len(prefix) :]: v.contiguous() for k, v in state.items() if k.startswith(prefix)}
     if not weights:
         raise CheckpointError(f'{checkpoint_path}: no "{prefix}*" weights in the checkpoint')
     card = checkpoint.get('meta', {}).get('trick_card', {})
     meta = dict(backbone=card.get('backbone', {}).get('config'), trick_card=card, source=checkpoint_path)
     os.makedirs(out_dir, exist_ok=True)
-    atomic_write(os.path.join(out_dir, 'backbone.safetensors'),
-                 lambda p: save_file(weights, p, metadata={k: json.dumps(v) for k, v in meta.items()}))
+    atomic_write(
+        os.path.join(out_dir, 'backbone.safetensors'),
+        lambda p: save_file(weights, p, metadata={k: json.dumps(v) for k, v in meta.items()}),
+    )
     atomic_write(os.path.join(out_dir, 'backbone.pth'), lambda p: torch.save({'state_dict': weights, 'meta': meta}, p))
     return weights
 
@@ -140,6 +153,7 @@ def exported_meta(path: str, content: dict | None = None) -> dict:
     content = content if content is not None else load_checkpoint(path)  # names a missing or unreadable file
     if str(path).endswith('.safetensors'):
         from safetensors import safe_open
+
         with safe_open(path, 'pt') as f:
             return {k: json.loads(v) for k, v in (f.metadata() or {}).items()}
     return content.get('meta', {}) if 'state_dict' in content else {}
@@ -157,8 +171,8 @@ def timm_to_tricks(state_dict: dict) -> dict:
         if key.startswith('fc.'):
             continue
         if deep and key.startswith('conv1.'):
-            key = 'stem.' + key[len('conv1.'):]
+            key = 'stem.' + key[len('conv1.') :]
         elif deep and key.startswith('bn1.'):
-            key = 'stem.7.' + key[len('bn1.'):]
+            key = 'stem.7.' + key[len('bn1.') :]
         renamed[key] = value
     return renamed

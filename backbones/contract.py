@@ -1,6 +1,7 @@
 """Argument conventions shared by every backbone family (`ResNet`, `NFNet`), in OpenMMLab's spelling."""
+
 import warnings
-from typing import Sequence
+from collections.abc import Sequence
 
 import torch.nn as nn
 
@@ -13,8 +14,10 @@ def normalise_out_indices(out_indices: int | Sequence[int], num_stages: int) -> 
         out_indices = (out_indices,)
     bad = [i for i in out_indices if not -num_stages <= i < num_stages]
     if bad:
-        raise BackboneArgError(f'out_indices {tuple(out_indices)}: {bad[0]} is out of range for '
-                               f'num_stages={num_stages} (valid: 0..{num_stages - 1} or negative)')
+        raise BackboneArgError(
+            f'out_indices {tuple(out_indices)}: {bad[0]} is out of range for '
+            f'num_stages={num_stages} (valid: 0..{num_stages - 1} or negative)'
+        )
     return tuple(sorted({i % num_stages for i in out_indices}))
 
 
@@ -40,6 +43,9 @@ def init_cfg_with_pretrained(pretrained: str | None, init_cfg: dict | list | Non
         raise TypeError(f'pretrained must be a str or None, got {type(pretrained).__name__}')
     if init_cfg is not None:
         raise BackboneArgError(f'pretrained={pretrained!r} and init_cfg are both set; keep only init_cfg')
-    warnings.warn('pretrained= is deprecated, use init_cfg=dict(type="Pretrained", checkpoint=...)',
-                  DeprecationWarning, stacklevel=3)
+    warnings.warn(
+        'pretrained= is deprecated, use init_cfg=dict(type="Pretrained", checkpoint=...)',
+        DeprecationWarning,
+        stacklevel=3,
+    )
     return dict(type='Pretrained', checkpoint=pretrained)

@@ -7,6 +7,7 @@ builds the backbone type of the export with its architecture keys (`meta.backbon
 `tricks.ResNet`; arch for `tricks.NFNet`), the task's own keys from the config, and
 `init_cfg=dict(type='Pretrained', checkpoint=…)`; `engine.hooks.BackboneWeightsCheckHook` then checks both arrived.
 """
+
 from torch import nn
 
 from .checkpoint import exported_meta
@@ -18,12 +19,16 @@ def build_exported_backbone(checkpoint: str, **task_keys) -> nn.Module:
     """The backbone of `checkpoint` (an export of `tools/export_backbone.py` or the ladder) with `task_keys` on top."""
     arch = exported_meta(checkpoint).get('backbone')
     if not arch:
-        raise BackboneArgError(f'{checkpoint}: no backbone config in the file (meta.backbone): export it with '
-                               f'tools/export_backbone.py, or name the backbone type with init_cfg=Pretrained instead')
+        raise BackboneArgError(
+            f'{checkpoint}: no backbone config in the file (meta.backbone): export it with '
+            f'tools/export_backbone.py, or name the backbone type with init_cfg=Pretrained instead'
+        )
     restated = sorted(set(task_keys) & (set(arch) | {'init_cfg', 'pretrained'}))
     if restated:
-        raise BackboneArgError(f'{checkpoint}: {", ".join(restated)} come(s) from the export ({arch}); '
-                               f'remove them from the backbone config')
+        raise BackboneArgError(
+            f'{checkpoint}: {", ".join(restated)} come(s) from the export ({arch}); '
+            f'remove them from the backbone config'
+        )
     return MODELS.build({**arch, **task_keys, 'init_cfg': dict(type='Pretrained', checkpoint=checkpoint)})
 
 

@@ -4,15 +4,16 @@ timm's implementation is used as is (`nf_resnet50`, `nfnet_f0`…`f7`, `dm_nfnet
 stages as multi-scale outputs for FPN, freezes stages, and dilates the last stages for FCN (`output_stride=8`).
 Parameter names are timm's, so timm checkpoints load with `init_cfg=dict(type='Pretrained', ...)`.
 """
-from typing import Sequence
+
+from collections.abc import Sequence
 
 import timm
 import torch
 from mmengine.model import BaseModule
 
+from .contract import check_frozen_stages, freeze, init_cfg_with_pretrained, normalise_out_indices
 from .errors import BackboneArgError
 from .registry import MODELS
-from .contract import check_frozen_stages, freeze, init_cfg_with_pretrained, normalise_out_indices
 
 
 @MODELS.register_module()
@@ -31,17 +32,26 @@ class NFNet(BaseModule):
         pretrained: mmdet's deprecated spelling of init_cfg=dict(type='Pretrained', ...).
     """
 
-    def __init__(self, arch: str = 'nfnet_f0', out_indices: Sequence[int] = (0, 1, 2, 3), frozen_stages: int = -1,
-                 output_stride: int = 32, drop_path_rate: float = 0.0, pretrained: str | None = None,
-                 init_cfg: dict | list | None = None):
+    def __init__(
+        self,
+        arch: str = 'nfnet_f0',
+        out_indices: Sequence[int] = (0, 1, 2, 3),
+        frozen_stages: int = -1,
+        output_stride: int = 32,
+        drop_path_rate: float = 0.0,
+        pretrained: str | None = None,
+        init_cfg: dict | list | None = None,
+    ):
         super().__init__(init_cfg=init_cfg_with_pretrained(pretrained, init_cfg))
         if arch not in timm.list_models(module='nfnet'):
-            raise BackboneArgError(f'NFNet: unknown arch {arch!r}; expected a timm NF-net such as nf_resnet50, nfnet_f0, '
-                             f'dm_nfnet_f0')
+            raise BackboneArgError(
+                f'NFNet: unknown arch {arch!r}; expected a timm NF-net such as nf_resnet50, nfnet_f0, dm_nfnet_f0'
+            )
         if output_stride not in (8, 16, 32):
             raise BackboneArgError(f'NFNet: output_stride={output_stride!r} must be 8, 16 or 32')
-        net = timm.create_model(arch, pretrained=False, num_classes=0, output_stride=output_stride,
-                                drop_path_rate=drop_path_rate)
+        net = timm.create_model(
+            arch, pretrained=False, num_classes=0, output_stride=output_stride, drop_path_rate=drop_path_rate
+        )
         num_stages = len(net.stages)
         self.arch, self.drop_path_rate = arch, drop_path_rate
         self.out_indices = normalise_out_indices(out_indices, num_stages)
@@ -61,7 +71,7 @@ class NFNet(BaseModule):
     def _freeze_stages(self) -> None:
         if self.frozen_stages < 0:
             return
-        frozen = [self.stem, *self.stages[:self.frozen_stages]]
+        frozen = [self.stem, *self.stages[: self.frozen_stages]]
         if self.frozen_stages == len(self.stages):
             frozen.append(self.final_conv)
         freeze(frozen)
@@ -82,4 +92,3 @@ class NFNet(BaseModule):
             if i in self.out_indices:
                 outs.append(x)
         return tuple(outs)
-

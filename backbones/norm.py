@@ -1,4 +1,5 @@
 """Normalisation layers from OpenMMLab-style `norm_cfg` dicts, without depending on mmcv."""
+
 import torch.nn as nn
 
 _NORMS = {

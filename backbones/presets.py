@@ -1,4 +1,5 @@
 """Named backbone configs, timm-style: `resnet50d` is ResNet-50 variant d. Tests and tools sweep all of them."""
+
 import copy
 
 from .registry import MODELS
@@ -6,12 +7,11 @@ from .resnet import VARIANTS, BasicBlock, ResNet
 
 PRESETS: dict[str, dict] = {
     f'resnet{depth}{variant}': dict(type='tricks.ResNet', depth=depth, variant=variant)
-    for depth, (block, _) in ResNet.arch_settings.items() for variant, spec in VARIANTS.items()
+    for depth, (block, _) in ResNet.arch_settings.items()
+    for variant, spec in VARIANTS.items()
     if not (spec.stride_in_1x1 and block is BasicBlock)  # a = b for basic blocks: ResNet refuses it
 }
-PRESETS.update({
-    arch: dict(type='tricks.NFNet', arch=arch) for arch in ('nf_resnet50', 'nfnet_f0', 'nfnet_f1')
-})
+PRESETS.update({arch: dict(type='tricks.NFNet', arch=arch) for arch in ('nf_resnet50', 'nfnet_f0', 'nfnet_f1')})
 
 
 def build_backbone(name_or_cfg: str | dict, **overrides):

@@ -7,6 +7,7 @@ their scoped name (`type='tricks.ResNet'`) once `backbones` is imported, e.g. th
 not register into (optimizers, samplers, visualisation backends, …) exist so that such a Runner finds the scope in
 every registry tree and builds mmengine's classes without a warning.
 """
+
 from mmengine.registry import Registry
 from mmengine.registry import root as mmengine_root
 
@@ -25,7 +26,8 @@ _LOCATIONS = {
 
 _CHILDREN = {
     name: Registry(parent.name, parent=parent, scope=SCOPE, locations=_LOCATIONS.get(name, []))
-    for name, parent in vars(mmengine_root).items() if isinstance(parent, Registry)
+    for name, parent in vars(mmengine_root).items()
+    if isinstance(parent, Registry)
 }
 
 MODELS = _CHILDREN['MODELS']

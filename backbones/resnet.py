@@ -11,7 +11,9 @@ so their checkpoints load unchanged; `backbones.checkpoint.timm_to_tricks` maps 
 takes mmdet's `style`/`deep_stem`/`avg_down` so that a stock mmdet or mmseg config that only swaps
 `type='tricks.ResNet'` still builds; `variant`, when given, decides.
 """
-from typing import NamedTuple, Sequence
+
+from collections.abc import Sequence
+from typing import NamedTuple
 
 import torch
 import torch.nn as nn
@@ -27,8 +29,8 @@ from .registry import MODELS
 
 class Variant(NamedTuple):
     stride_in_1x1: bool  # a: the downsampling block strides in its first 1×1 conv instead of the 3×3
-    deep_stem: bool      # c, d: three 3×3 convs in place of the 7×7 stem conv
-    avg_down: bool       # d: shortcut = 2×2 avg-pool (stride 2) → 1×1 conv (stride 1)
+    deep_stem: bool  # c, d: three 3×3 convs in place of the 7×7 stem conv
+    avg_down: bool  # d: shortcut = 2×2 avg-pool (stride 2) → 1×1 conv (stride 1)
 
 
 VARIANTS = {
@@ -49,6 +51,7 @@ def conv1x1(in_channels: int, out_channels: int, stride: int = 1) -> nn.Conv2d:
 
 class ResidualBlock(nn.Module):
     """relu(residual(x) + shortcut(x)). Norms are `bn1, bn2, …` (torchvision, timm); mmdet's `norm1, …` alias them."""
+
     expansion: int
 
     def __init__(self, downsample: nn.Module | None, with_cp: bool):
@@ -86,10 +89,19 @@ class ResidualBlock(nn.Module):
 class BasicBlock(ResidualBlock):
     """Two 3×3 convs (ResNet-18/34). As in mmdet/mmseg, only the first conv is dilated. It has no 1×1 conv, so
     variants a and b are the same network here: `ResNet` refuses a for basic blocks."""
+
     expansion = 1
 
-    def __init__(self, in_channels: int, channels: int, stride: int = 1, dilation: int = 1,
-                 downsample: nn.Module | None = None, norm_cfg: dict | None = None, with_cp: bool = False):
+    def __init__(
+        self,
+        in_channels: int,
+        channels: int,
+        stride: int = 1,
+        dilation: int = 1,
+        downsample: nn.Module | None = None,
+        norm_cfg: dict | None = None,
+        with_cp: bool = False,
+    ):
         super().__init__(downsample, with_cp)
         norm_cfg = norm_cfg or dict(type='BN')
         self.conv1 = conv3x3(in_channels, channels, stride, dilation)
@@ -107,11 +119,20 @@ class BasicBlock(ResidualBlock):
 
 class Bottleneck(ResidualBlock):
     """1×1 reduce → 3×3 → 1×1 expand (ResNet-26/50/101/152); the stride sits in the 3×3 unless `stride_in_1x1` (a)."""
+
     expansion = 4
 
-    def __init__(self, in_channels: int, channels: int, stride: int = 1, dilation: int = 1,
-                 downsample: nn.Module | None = None, norm_cfg: dict | None = None, with_cp: bool = False,
-                 stride_in_1x1: bool = False):
+    def __init__(
+        self,
+        in_channels: int,
+        channels: int,
+        stride: int = 1,
+        dilation: int = 1,
+        downsample: nn.Module | None = None,
+        norm_cfg: dict | None = None,
+        with_cp: bool = False,
+        stride_in_1x1: bool = False,
+    ):
         super().__init__(downsample, with_cp)
         norm_cfg = norm_cfg or dict(type='BN')
         stride_1x1, stride_3x3 = (stride, 1) if stride_in_1x1 else (1, stride)
@@ -140,9 +161,16 @@ def make_deep_stem(in_channels: int, channels: int, norm_cfg: dict, stride: int 
     """Variants c/d: the 7×7 stem conv becomes three 3×3 convs (channels/2, channels/2, channels), the first strided."""
     half = channels // 2
     return nn.Sequential(
-        conv3x3(in_channels, half, stride=stride), build_norm(norm_cfg, half), nn.ReLU(inplace=True),
-        conv3x3(half, half), build_norm(norm_cfg, half), nn.ReLU(inplace=True),
-        conv3x3(half, channels), build_norm(norm_cfg, channels), nn.ReLU(inplace=True))
+        conv3x3(in_channels, half, stride=stride),
+        build_norm(norm_cfg, half),
+        nn.ReLU(inplace=True),
+        conv3x3(half, half),
+        build_norm(norm_cfg, half),
+        nn.ReLU(inplace=True),
+        conv3x3(half, channels),
+        build_norm(norm_cfg, channels),
+        nn.ReLU(inplace=True),
+    )
 
 
 def make_shortcut(in_channels: int, out_channels: int, stride: int, avg_down: bool, norm_cfg: dict) -> nn.Sequential:
@@ -150,8 +178,7 @@ def make_shortcut(in_channels: int, out_channels: int, stride: int, avg_down: bo
     so no input pixel is skipped; elsewhere the 1×1 conv strides. (Index 0 stays a parameter-free slot in d so that
     parameter names match timm's and mmdet's.)"""
     if avg_down:
-        pool = (nn.AvgPool2d(stride, stride, ceil_mode=True, count_include_pad=False) if stride > 1
-                else nn.Identity())
+        pool = nn.AvgPool2d(stride, stride, ceil_mode=True, count_include_pad=False) if stride > 1 else nn.Identity()
         return nn.Sequential(pool, conv1x1(in_channels, out_channels), build_norm(norm_cfg, out_channels))
     return nn.Sequential(conv1x1(in_channels, out_channels, stride), build_norm(norm_cfg, out_channels))
 
@@ -170,8 +197,10 @@ def resolve_variant(variant: str | None, style: str | None, deep_stem: bool | No
     for name, spec in VARIANTS.items():
         if spec == wanted:
             return name
-    raise BackboneArgError(f'ResNet: style={style!r}, deep_stem={deep_stem}, avg_down={avg_down} is none of the variants '
-                     f'a/b/c/d; pass variant= instead')
+    raise BackboneArgError(
+        f'ResNet: style={style!r}, deep_stem={deep_stem}, avg_down={avg_down} is none of the variants '
+        f'a/b/c/d; pass variant= instead'
+    )
 
 
 @MODELS.register_module()
@@ -197,39 +226,62 @@ class ResNet(BaseModule):
         style, deep_stem, avg_down, pretrained: mmdet's spelling, accepted so that stock configs build.
         init_cfg: mmengine init config, e.g. dict(type='Pretrained', checkpoint=..., prefix='backbone.').
     """
+
     arch_settings = {
         18: (BasicBlock, (2, 2, 2, 2)),
-        26: (Bottleneck, (2, 2, 2, 2)),   # timm's resnet26: the smallest net in which a and b differ
+        26: (Bottleneck, (2, 2, 2, 2)),  # timm's resnet26: the smallest net in which a and b differ
         34: (BasicBlock, (3, 4, 6, 3)),
         50: (Bottleneck, (3, 4, 6, 3)),
         101: (Bottleneck, (3, 4, 23, 3)),
         152: (Bottleneck, (3, 8, 36, 3)),
     }
 
-    def __init__(self, depth: int = 50, variant: str | None = None, in_channels: int = 3,
-                 stem_channels: int | None = None, base_channels: int = 64, num_stages: int = 4,
-                 strides: Sequence[int] = (1, 2, 2, 2), dilations: Sequence[int] = (1, 1, 1, 1),
-                 contract_dilation: bool = False, stem_stride: int = 2, stem_pool: bool = True,
-                 out_indices: Sequence[int] = (0, 1, 2, 3), frozen_stages: int = -1,
-                 norm_cfg: dict | None = None, norm_eval: bool = False, zero_init_residual: bool = False,
-                 with_cp: bool = False, style: str | None = None, deep_stem: bool | None = None,
-                 avg_down: bool | None = None, pretrained: str | None = None, init_cfg: dict | list | None = None):
+    def __init__(
+        self,
+        depth: int = 50,
+        variant: str | None = None,
+        in_channels: int = 3,
+        stem_channels: int | None = None,
+        base_channels: int = 64,
+        num_stages: int = 4,
+        strides: Sequence[int] = (1, 2, 2, 2),
+        dilations: Sequence[int] = (1, 1, 1, 1),
+        contract_dilation: bool = False,
+        stem_stride: int = 2,
+        stem_pool: bool = True,
+        out_indices: Sequence[int] = (0, 1, 2, 3),
+        frozen_stages: int = -1,
+        norm_cfg: dict | None = None,
+        norm_eval: bool = False,
+        zero_init_residual: bool = False,
+        with_cp: bool = False,
+        style: str | None = None,
+        deep_stem: bool | None = None,
+        avg_down: bool | None = None,
+        pretrained: str | None = None,
+        init_cfg: dict | list | None = None,
+    ):
         super().__init__(init_cfg=init_cfg_with_pretrained(pretrained, init_cfg))
         if depth not in self.arch_settings:
-            raise UnknownDepthError(f'ResNet: unsupported depth {depth!r}; expected one of '
-                             f'{", ".join(map(str, self.arch_settings))}')
+            raise UnknownDepthError(
+                f'ResNet: unsupported depth {depth!r}; expected one of {", ".join(map(str, self.arch_settings))}'
+            )
         if not 1 <= num_stages <= 4:
             raise BackboneArgError(f'ResNet: num_stages={num_stages!r} must be in 1..4')
         if len(strides) < num_stages or len(dilations) < num_stages:
-            raise BackboneArgError(f'ResNet: strides {tuple(strides)} and dilations {tuple(dilations)} need one entry per '
-                             f'stage (num_stages={num_stages})')
+            raise BackboneArgError(
+                f'ResNet: strides {tuple(strides)} and dilations {tuple(dilations)} need one entry per '
+                f'stage (num_stages={num_stages})'
+            )
         self.depth, self.in_channels, self.base_channels = depth, in_channels, base_channels
         self.variant = resolve_variant(variant, style, deep_stem, avg_down)
         spec = VARIANTS[self.variant]
         block, stage_blocks = self.arch_settings[depth]
         if spec.stride_in_1x1 and block is BasicBlock:
-            raise BackboneArgError(f'ResNet-{depth}: variant a differs from b only in bottleneck blocks (depth 26, 50, '
-                                   f'101, 152); ResNet-{depth} has basic blocks, where a would be b: use variant b')
+            raise BackboneArgError(
+                f'ResNet-{depth}: variant a differs from b only in bottleneck blocks (depth 26, 50, '
+                f'101, 152); ResNet-{depth} has basic blocks, where a would be b: use variant b'
+            )
         block_kwargs = dict(stride_in_1x1=True) if spec.stride_in_1x1 else {}
         self.out_indices = normalise_out_indices(out_indices, num_stages)
         self.frozen_stages = check_frozen_stages(frozen_stages, num_stages)
@@ -252,15 +304,18 @@ class ResNet(BaseModule):
         for i in range(num_stages):
             dilation = dilations[i]
             first_dilation = dilation // 2 if contract_dilation and dilation > 1 else dilation
-            channels = base_channels * 2 ** i
+            channels = base_channels * 2**i
             channels_out = channels * block.expansion
             downsample = None
             if strides[i] != 1 or channels_in != channels_out:
                 downsample = make_shortcut(channels_in, channels_out, strides[i], spec.avg_down, norm_cfg)
-            blocks = [block(channels_in, channels, strides[i], first_dilation, downsample, norm_cfg, with_cp,
-                            **block_kwargs)]
-            blocks += [block(channels_out, channels, 1, dilation, None, norm_cfg, with_cp, **block_kwargs)
-                       for _ in range(1, stage_blocks[i])]
+            blocks = [
+                block(channels_in, channels, strides[i], first_dilation, downsample, norm_cfg, with_cp, **block_kwargs)
+            ]
+            blocks += [
+                block(channels_out, channels, 1, dilation, None, norm_cfg, with_cp, **block_kwargs)
+                for _ in range(1, stage_blocks[i])
+            ]
             name = f'layer{i + 1}'
             self.add_module(name, nn.Sequential(*blocks))
             self.res_layers.append(name)
@@ -286,8 +341,14 @@ class ResNet(BaseModule):
 
     def arch_config(self) -> dict:
         """The keys that say what the weights mean (see `backbones.contract`)."""
-        return dict(type='tricks.ResNet', depth=self.depth, variant=self.variant, in_channels=self.in_channels,
-                    base_channels=self.base_channels, stem_channels=self.stem_channels)
+        return dict(
+            type='tricks.ResNet',
+            depth=self.depth,
+            variant=self.variant,
+            in_channels=self.in_channels,
+            base_channels=self.base_channels,
+            stem_channels=self.stem_channels,
+        )
 
     def trick_card(self) -> dict:
         return dict(config=self.arch_config(), zero_gamma=self.zero_init_residual)
@@ -302,7 +363,7 @@ class ResNet(BaseModule):
 
     def _freeze_stages(self) -> None:
         frozen = self._stem_modules() if self.frozen_stages >= 0 else []
-        freeze(frozen + [getattr(self, name) for name in self.res_layers[:max(self.frozen_stages, 0)]])
+        freeze(frozen + [getattr(self, name) for name in self.res_layers[: max(self.frozen_stages, 0)]])
 
     def train(self, mode: bool = True) -> 'ResNet':
         """Keep frozen stages (and, with norm_eval, every BatchNorm) in eval mode."""

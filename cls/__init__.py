@@ -3,6 +3,7 @@
 Importing this package registers its models, losses, batch augments, optim wrappers, datasets and metrics in the
 `tricks` scope (see `backbones/registry.py`).
 """
+
 import backbones  # noqa: F401  (the backbones and the scope)
 
 from . import crop_flip, data, losses, metrics, mixup, model, optim, trick_card  # noqa: F401  (registration)

@@ -3,6 +3,7 @@
 CIFAR-style augmentation (as in the cifar10-fast record runs) without a per-sample Python pipeline: with the images
 cached as one uint8 tensor, a 2-core CPU otherwise spends more time in per-sample transforms than in the network.
 """
+
 import torch
 import torch.nn.functional as F
 
@@ -14,8 +15,8 @@ def random_crop_flip(inputs: torch.Tensor, padding: int) -> torch.Tensor:
     n, _, h, w = inputs.shape
     padded = F.pad(inputs, (padding,) * 4, mode='reflect')
     offsets = torch.randint(0, 2 * padding + 1, (2, n, 1), device=inputs.device)
-    rows = offsets[0] + torch.arange(h, device=inputs.device)           # N×H
-    cols = offsets[1] + torch.arange(w, device=inputs.device)           # N×W
+    rows = offsets[0] + torch.arange(h, device=inputs.device)  # N×H
+    cols = offsets[1] + torch.arange(w, device=inputs.device)  # N×W
     flip = torch.rand(n, 1, device=inputs.device) < 0.5
     cols = torch.where(flip, cols.flip(1), cols)
     batch = torch.arange(n, device=inputs.device)[:, None, None]

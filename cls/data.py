@@ -13,6 +13,7 @@ Each is torchvision's v2 transform with the paper's values as defaults (PCALight
 whole sample dict and changes only `inputs`. Transforms must not modify `inputs` in place: with
 `cache_decoded=True` it is the cached tensor.
 """
+
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -27,9 +28,7 @@ from backbones.registry import DATASETS, TRANSFORMS
 IMAGE_EXTENSIONS = frozenset({'.jpg', '.jpeg', '.png', '.bmp', '.webp', '.tif', '.tiff'})
 # AlexNet's PCA of ImageNet RGB pixels (0-255), as GluonCV uses them: columns of EIGVEC are the eigenvectors.
 IMAGENET_EIGVAL = (55.46, 4.794, 1.148)
-IMAGENET_EIGVEC = ((-0.5675, 0.7192, 0.4009),
-                   (-0.5808, -0.0045, -0.8140),
-                   (-0.5836, -0.6948, 0.4203))
+IMAGENET_EIGVEC = ((-0.5675, 0.7192, 0.4009), (-0.5808, -0.0045, -0.8140), (-0.5836, -0.6948, 0.4203))
 
 
 class ImageFolderError(ValueError):
@@ -47,15 +46,20 @@ def find_classes(split_dir: Path, expected: Sequence[str] | None = None) -> list
         return found
     missing, unexpected = sorted(set(expected) - set(found)), sorted(set(found) - set(expected))
     if missing or unexpected:
-        raise ImageFolderError(f'{split_dir}: class folders differ from the expected classes '
-                               f'(missing: {", ".join(missing) or "-"}; unexpected: {", ".join(unexpected) or "-"})')
+        raise ImageFolderError(
+            f'{split_dir}: class folders differ from the expected classes '
+            f'(missing: {", ".join(missing) or "-"}; unexpected: {", ".join(unexpected) or "-"})'
+        )
     return list(expected)
 
 
 def list_images(class_dir: Path) -> list[Path]:
     """Image files under a class folder, sorted; dot-files (e.g. macOS `._x.jpg` forks) are not images."""
-    files = sorted(p for p in class_dir.rglob('*')
-                   if p.suffix.lower() in IMAGE_EXTENSIONS and not p.name.startswith('.') and p.is_file())
+    files = sorted(
+        p
+        for p in class_dir.rglob('*')
+        if p.suffix.lower() in IMAGE_EXTENSIONS and not p.name.startswith('.') and p.is_file()
+    )
     if not files:
         raise ImageFolderError(f'{class_dir}: class folder has no images ({", ".join(sorted(IMAGE_EXTENSIONS))})')
     return files
@@ -97,9 +101,16 @@ class ImageFolder(BaseDataset):
         **kwargs: mmengine BaseDataset's (pipeline, indices, serialize_data, test_mode, max_refetch).
     """
 
-    def __init__(self, data_root: str, split: str = 'train', classes: Sequence[str] | None = None,
-                 same_classes_as: str | None = None, verify_images: bool = False, cache_decoded: bool = False,
-                 **kwargs):
+    def __init__(
+        self,
+        data_root: str,
+        split: str = 'train',
+        classes: Sequence[str] | None = None,
+        same_classes_as: str | None = None,
+        verify_images: bool = False,
+        cache_decoded: bool = False,
+        **kwargs,
+    ):
         if classes is not None and same_classes_as is not None:
             raise ImageFolderError('ImageFolder: give classes or same_classes_as, not both')
         self.split_dir = Path(data_root) / split
@@ -108,13 +119,16 @@ class ImageFolder(BaseDataset):
         self.verify_images = verify_images
         self.cache_decoded = cache_decoded
         self._decoded: torch.Tensor | list[torch.Tensor] = []
-        super().__init__(data_root=data_root, metainfo=dict(classes=tuple(find_classes(self.split_dir, classes))),
-                         **kwargs)
+        super().__init__(
+            data_root=data_root, metainfo=dict(classes=tuple(find_classes(self.split_dir, classes))), **kwargs
+        )
 
     def load_data_list(self) -> list[dict]:
-        data_list = [dict(img_path=str(path), label=label)
-                     for label, name in enumerate(self.metainfo['classes'])
-                     for path in list_images(self.split_dir / name)]
+        data_list = [
+            dict(img_path=str(path), label=label)
+            for label, name in enumerate(self.metainfo['classes'])
+            for path in list_images(self.split_dir / name)
+        ]
         if self.verify_images:
             for info in data_list:
                 verify_image(info['img_path'])
@@ -158,6 +172,7 @@ class PCALighting(v2.Transform):
 
 def _register_with_paper_defaults(name: str, transform: type, **paper_defaults) -> None:
     """Register torchvision's transform under our scope with the paper's values as defaults (a config may override)."""
+
     def build(**kwargs) -> v2.Transform:
         return transform(**{**paper_defaults, **kwargs})
 
@@ -165,8 +180,9 @@ def _register_with_paper_defaults(name: str, transform: type, **paper_defaults) 
     TRANSFORMS.register_module(name=name, module=build)
 
 
-_register_with_paper_defaults('RandomResizedCrop', v2.RandomResizedCrop, size=224, scale=(0.08, 1.0),
-                              ratio=(3 / 4, 4 / 3))
+_register_with_paper_defaults(
+    'RandomResizedCrop', v2.RandomResizedCrop, size=224, scale=(0.08, 1.0), ratio=(3 / 4, 4 / 3)
+)
 _register_with_paper_defaults('RandomHorizontalFlip', v2.RandomHorizontalFlip, p=0.5)
 _register_with_paper_defaults('ColorJitter', v2.ColorJitter, brightness=0.4, contrast=0.4, saturation=0.4)
 _register_with_paper_defaults('ResizeShorter', v2.Resize, size=256)  # an int size resizes the shorter side

@@ -8,6 +8,7 @@ numbers) differ, both are a named switch:
 - distillation: the paper sums the hard and the soft loss (`'paper'`: weights 1, 1); GluonCV weights them ½, ½
   (`'gluoncv'`), which the configs use. The two differ by a constant factor that the learning rate absorbs.
 """
+
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
@@ -28,8 +29,11 @@ def smooth_targets(labels: torch.Tensor, num_classes: int, epsilon: float, form:
         raise ValueError(f'label smoothing epsilon must be in [0, 1), got {epsilon}')
     if num_classes < 2:
         raise ValueError(f'label smoothing needs num_classes >= 2, got {num_classes}')
-    off, on = (epsilon / (num_classes - 1), 1.0 - epsilon) if form == 'paper' else \
-        (epsilon / num_classes, 1.0 - epsilon + epsilon / num_classes)
+    off, on = (
+        (epsilon / (num_classes - 1), 1.0 - epsilon)
+        if form == 'paper'
+        else (epsilon / num_classes, 1.0 - epsilon + epsilon / num_classes)
+    )
     targets = torch.full((labels.numel(), num_classes), off, device=labels.device)
     return targets.scatter_(1, labels.reshape(-1, 1), on)
 
@@ -45,8 +49,9 @@ def distillation_weights(weights: str | tuple[float, float]) -> tuple[float, flo
     """(hard, soft) weights from a form name ('paper', 'gluoncv') or a pair; checked at build time, not mid-run."""
     if isinstance(weights, str):
         if weights not in DISTILL_WEIGHTS:
-            raise ValueError(f'distillation weights {weights!r}: expected one of {", ".join(DISTILL_WEIGHTS)} '
-                             f'or a (hard, soft) pair')
+            raise ValueError(
+                f'distillation weights {weights!r}: expected one of {", ".join(DISTILL_WEIGHTS)} or a (hard, soft) pair'
+            )
         return DISTILL_WEIGHTS[weights]
     hard, soft = weights
     if hard < 0 or soft < 0:
@@ -54,8 +59,13 @@ def distillation_weights(weights: str | tuple[float, float]) -> tuple[float, flo
     return float(hard), float(soft)
 
 
-def distillation_losses(logits: torch.Tensor, teacher_logits: torch.Tensor, targets: torch.Tensor,
-                        temperature: float = 20.0, weights: str | tuple[float, float] = 'gluoncv') -> dict:
+def distillation_losses(
+    logits: torch.Tensor,
+    teacher_logits: torch.Tensor,
+    targets: torch.Tensor,
+    temperature: float = 20.0,
+    weights: str | tuple[float, float] = 'gluoncv',
+) -> dict:
     """The paper's ℓ(p, softmax(z)) + T²·ℓ(softmax(r/T), softmax(z/T)), weighted, as its two parts:
     `loss_cls` = w_hard·CE(z, p) and `loss_distill` = w_soft·T²·KL(softmax(r/T) ‖ softmax(z/T)), where p are the
     (possibly smoothed and mixed) `targets`, z the student's and r the teacher's logits.
@@ -71,8 +81,9 @@ def distillation_losses(logits: torch.Tensor, teacher_logits: torch.Tensor, targ
     student = F.log_softmax(logits.float() / temperature, dim=-1)
     teacher = F.log_softmax(teacher_logits.detach().float() / temperature, dim=-1)
     kl = F.kl_div(student, teacher, log_target=True, reduction='batchmean')
-    return dict(loss_cls=hard_weight * soft_cross_entropy(logits, targets),
-                loss_distill=soft_weight * temperature ** 2 * kl)
+    return dict(
+        loss_cls=hard_weight * soft_cross_entropy(logits, targets), loss_distill=soft_weight * temperature**2 * kl
+    )
 
 
 @MODELS.register_module()
@@ -90,8 +101,7 @@ class ClassificationLoss(nn.Module):
         self.distill_temperature = distill_temperature
         self.distill_weights = distillation_weights(distill_weights)
 
-    def forward(self, logits: torch.Tensor, targets: torch.Tensor,
-                teacher_logits: torch.Tensor | None = None) -> dict:
+    def forward(self, logits: torch.Tensor, targets: torch.Tensor, teacher_logits: torch.Tensor | None = None) -> dict:
         if teacher_logits is None:
             return dict(loss_cls=soft_cross_entropy(logits, targets))
         return distillation_losses(logits, teacher_logits, targets, self.distill_temperature, self.distill_weights)

@@ -1,4 +1,5 @@
 """Top-k accuracy for mmengine's evaluator."""
+
 import torch
 from mmengine.evaluator import BaseMetric
 
@@ -8,6 +9,7 @@ from backbones.registry import METRICS
 @METRICS.register_module()
 class Accuracy(BaseMetric):
     """Top-k accuracy in percent over the whole evaluation set, reported as `top1`, `top5`, …"""
+
     default_prefix = ''
 
     def __init__(self, topk: tuple[int, ...] = (1, 5), **kwargs):

@@ -3,14 +3,16 @@
 Targets are probability vectors [N, K], already smoothed when label smoothing is on, so mixing them composes with
 label smoothing; the model runs its distillation teacher on the mixed inputs, so it composes with distillation too.
 """
+
 import numpy as np
 import torch
 
 from backbones.registry import MODELS
 
 
-def mixup(inputs: torch.Tensor, targets: torch.Tensor, alpha: float,
-          generator: np.random.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor, float]:
+def mixup(
+    inputs: torch.Tensor, targets: torch.Tensor, alpha: float, generator: np.random.Generator | None = None
+) -> tuple[torch.Tensor, torch.Tensor, float]:
     """Mix a batch with a permutation of itself: x = λ·x + (1−λ)·x[j], y = λ·y + (1−λ)·y[j], λ ~ Beta(α, α).
 
     One λ per batch. Only the mixed batch is returned, as the paper trains on the mixed examples alone. λ and then

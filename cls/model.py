@@ -4,6 +4,7 @@ Batches are `dict(inputs=uint8 N×C×H×W, labels=int64 N)`. `ClsDataPreprocesso
 turns labels into probability targets (label smoothing) and applies batch augments (mixup), so the loss always
 sees soft targets and the teacher sees exactly the (mixed) batch the student sees.
 """
+
 import copy
 import os
 
@@ -36,9 +37,16 @@ class ClsDataPreprocessor(BaseDataPreprocessor):
         channels_last: NHWC memory layout (faster convs on CPUs with AVX-512 and on tensor cores).
     """
 
-    def __init__(self, num_classes: int, mean=IMAGENET_MEAN, std=IMAGENET_STD, label_smoothing: float = 0.0,
-                 label_smoothing_form: str = 'paper', batch_augments: list[dict] | None = None,
-                 channels_last: bool = False):
+    def __init__(
+        self,
+        num_classes: int,
+        mean=IMAGENET_MEAN,
+        std=IMAGENET_STD,
+        label_smoothing: float = 0.0,
+        label_smoothing_form: str = 'paper',
+        batch_augments: list[dict] | None = None,
+        channels_last: bool = False,
+    ):
         super().__init__()
         self.num_classes = num_classes
         self.label_smoothing = label_smoothing
@@ -55,16 +63,20 @@ class ClsDataPreprocessor(BaseDataPreprocessor):
         if self.channels_last:
             inputs = inputs.contiguous(memory_format=torch.channels_last)
         labels = data['labels']
-        targets = smooth_targets(labels, self.num_classes, self.label_smoothing if training else 0.0,
-                                 self.label_smoothing_form)
+        targets = smooth_targets(
+            labels, self.num_classes, self.label_smoothing if training else 0.0, self.label_smoothing_form
+        )
         if training:
             for augment in self.batch_augments:
                 inputs, targets = augment(inputs, targets)
         return dict(inputs=inputs, labels=labels, targets=targets)
 
     def trick_card(self) -> dict:
-        return dict(label_smoothing=self.label_smoothing, label_smoothing_form=self.label_smoothing_form,
-                    batch_augments=[augment.trick_card() for augment in self.batch_augments])
+        return dict(
+            label_smoothing=self.label_smoothing,
+            label_smoothing_form=self.label_smoothing_form,
+            batch_augments=[augment.trick_card() for augment in self.batch_augments],
+        )
 
 
 def last_checkpoint(path: str) -> str:
@@ -106,19 +118,29 @@ class FrozenTeacher:
 @MODELS.register_module()
 class ImageClassifier(BaseModel):
     """Args:
-        backbone: a backbone config (`tricks.ResNet`, `tricks.NFNet`, …); its last returned stage is pooled.
-        num_classes: outputs of the linear head.
-        dropout: dropout before the head (NFNet-F0 uses 0.2).
-        loss: the loss config; gets (logits, targets, teacher_logits) and returns a dict of named loss parts.
-        teacher: dict(config=..., checkpoint=...) for knowledge distillation, or None.
-        channels_last: keep weights and activations in NHWC.
+    backbone: a backbone config (`tricks.ResNet`, `tricks.NFNet`, …); its last returned stage is pooled.
+    num_classes: outputs of the linear head.
+    dropout: dropout before the head (NFNet-F0 uses 0.2).
+    loss: the loss config; gets (logits, targets, teacher_logits) and returns a dict of named loss parts.
+    teacher: dict(config=..., checkpoint=...) for knowledge distillation, or None.
+    channels_last: keep weights and activations in NHWC.
     """
 
-    def __init__(self, backbone: dict, num_classes: int, dropout: float = 0.0,
-                 loss: dict | None = None, teacher: dict | None = None, channels_last: bool = False,
-                 data_preprocessor: dict | None = None, init_cfg: dict | None = None):
-        data_preprocessor = {**dict(type='tricks.ClsDataPreprocessor', num_classes=num_classes,
-                                    channels_last=channels_last), **(data_preprocessor or {})}
+    def __init__(
+        self,
+        backbone: dict,
+        num_classes: int,
+        dropout: float = 0.0,
+        loss: dict | None = None,
+        teacher: dict | None = None,
+        channels_last: bool = False,
+        data_preprocessor: dict | None = None,
+        init_cfg: dict | None = None,
+    ):
+        data_preprocessor = {
+            **dict(type='tricks.ClsDataPreprocessor', num_classes=num_classes, channels_last=channels_last),
+            **(data_preprocessor or {}),
+        }
         super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
         self.backbone = MODELS.build(backbone)
         self.dropout = nn.Dropout(dropout) if dropout > 0 else nn.Identity()
@@ -132,8 +154,13 @@ class ImageClassifier(BaseModel):
     def extract_feat(self, inputs: torch.Tensor) -> torch.Tensor:
         return self.backbone(inputs)[-1].mean((2, 3))
 
-    def forward(self, inputs: torch.Tensor, labels: torch.Tensor | None = None, targets: torch.Tensor | None = None,
-                mode: str = 'tensor'):
+    def forward(
+        self,
+        inputs: torch.Tensor,
+        labels: torch.Tensor | None = None,
+        targets: torch.Tensor | None = None,
+        mode: str = 'tensor',
+    ):
         logits = self.head(self.dropout(self.extract_feat(inputs)))
         if mode == 'tensor':
             return logits
@@ -142,11 +169,16 @@ class ImageClassifier(BaseModel):
             return self.loss_fn(logits, targets, teacher_logits)
         if mode == 'predict':
             scores = logits.float().softmax(dim=1)
-            return [dict(scores=s, label=l) for s, l in zip(scores, labels)]
+            return [dict(scores=s, label=label) for s, label in zip(scores, labels)]
         raise ValueError(f'ImageClassifier: unknown mode {mode!r}; expected tensor, loss or predict')
 
     def trick_card(self) -> dict:
         """What this model contributes to the run's trick card; each part says its own."""
         distill = dict(teacher=self.teacher.config, **self.loss_fn.trick_card()) if self.teacher else None
-        return dict(backbone=self.backbone.trick_card(), dropout=getattr(self.dropout, 'p', 0.0),
-                    channels_last=self.channels_last, **self.data_preprocessor.trick_card(), distill=distill)
+        return dict(
+            backbone=self.backbone.trick_card(),
+            dropout=getattr(self.dropout, 'p', 0.0),
+            channels_last=self.channels_last,
+            **self.data_preprocessor.trick_card(),
+            distill=distill,
+        )

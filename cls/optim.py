@@ -8,6 +8,7 @@
 - `tricks.ParamwiseOptimWrapperConstructor`: mmengine's constructor, plus per-parameter flags such as `agc=False`
   (NFNets do not clip the classifier) that leave the no-bias-decay rules in force.
 """
+
 from collections.abc import Iterable
 from contextlib import contextmanager
 
@@ -55,7 +56,7 @@ def adaptive_clip_grad_(params: Iterable[torch.Tensor], clipping: float, eps: fl
         grad_norm = unitwise_norm(param.grad)
         too_large = grad_norm > max_norm
         # The 1e-6 floor is timm's; it keeps results identical to `timm.utils.adaptive_clip_grad`.
-        param.grad.mul_(torch.where(too_large, max_norm / grad_norm.clamp(min=1e-6), 1.))
+        param.grad.mul_(torch.where(too_large, max_norm / grad_norm.clamp(min=1e-6), 1.0))
         clipped = clipped + too_large.sum()  # a 0-dim CPU tensor adds to one on any device
         units += too_large.numel()
     return clipped / max(units, 1)
@@ -69,8 +70,7 @@ class OptimWrapper(mmengine_optim.OptimWrapper):
     param groups marked `agc=False` (see `ParamwiseOptimWrapperConstructor`) are not clipped.
     """
 
-    def __init__(self, optimizer: torch.optim.Optimizer, accumulative_counts: int = 1,
-                 clip_grad: dict | None = None):
+    def __init__(self, optimizer: torch.optim.Optimizer, accumulative_counts: int = 1, clip_grad: dict | None = None):
         self.agc = clip_grad is not None and clip_grad.get('type') == 'agc'
         super().__init__(optimizer, accumulative_counts, None if self.agc else clip_grad)
         if self.agc:
@@ -91,7 +91,7 @@ class OptimWrapper(mmengine_optim.OptimWrapper):
 
     def trick_card(self) -> dict:
         """The optimiser as it trains: type, base lr after linear scaling (`initial_lr`, before the schedulers),
-        momentum, weight decay, whether 1-D parameters (biases, norms, gains) are exempt from it, clipping, precision."""
+        momentum, weight decay, whether 1-D parameters (biases, norms) are exempt from it, clipping, precision."""
         groups = self.optimizer.param_groups
         first = groups[0]
         weight_decay = max(group.get('weight_decay', 0.0) for group in groups)
@@ -101,11 +101,17 @@ class OptimWrapper(mmengine_optim.OptimWrapper):
             clip = dict(type='agc', **self.clip_grad_kwargs)
         elif self.clip_grad_kwargs:
             clip = dict(type=self.grad_name.removeprefix('grad_'), **self.clip_grad_kwargs)
-        return dict(optimizer=type(self.optimizer).__name__, lr=first.get('initial_lr', first['lr']),
-                    momentum=first.get('momentum'), nesterov=first.get('nesterov', False),
-                    weight_decay=weight_decay, no_bias_decay=weight_decay > 0 and one_d_decays == {0.0},
-                    accumulative_counts=self._accumulative_counts, clip=clip,
-                    amp=str(self.cast_dtype).removeprefix('torch.') if hasattr(self, 'cast_dtype') else None)
+        return dict(
+            optimizer=type(self.optimizer).__name__,
+            lr=first.get('initial_lr', first['lr']),
+            momentum=first.get('momentum'),
+            nesterov=first.get('nesterov', False),
+            weight_decay=weight_decay,
+            no_bias_decay=weight_decay > 0 and one_d_decays == {0.0},
+            accumulative_counts=self._accumulative_counts,
+            clip=clip,
+            amp=str(self.cast_dtype).removeprefix('torch.') if hasattr(self, 'cast_dtype') else None,
+        )
 
 
 @OPTIM_WRAPPERS.register_module(name='AmpOptimWrapper')
@@ -118,8 +124,13 @@ class AmpOptimWrapper(mmengine_optim.AmpOptimWrapper, OptimWrapper):
     bfloat16 on CPU). The device is that of the optimiser's parameters when the wrapper is built.
     """
 
-    def __init__(self, loss_scale: str | float | dict = 'dynamic', dtype: str | torch.dtype | None = None,
-                 use_fsdp: bool = False, **kwargs):
+    def __init__(
+        self,
+        loss_scale: str | float | dict = 'dynamic',
+        dtype: str | torch.dtype | None = None,
+        use_fsdp: bool = False,
+        **kwargs,
+    ):
         # mmengine's __init__ asserts that CUDA/NPU/MLU/MUSA is available and builds a CUDA-only scaler: skip it in
         # the MRO (straight to our OptimWrapper, which parses `clip_grad`) and build the scaler for the real device.
         super(mmengine_optim.AmpOptimWrapper, self).__init__(**kwargs)
@@ -146,8 +157,10 @@ class AmpOptimWrapper(mmengine_optim.AmpOptimWrapper, OptimWrapper):
     def optim_context(self, model: nn.Module):
         """Gradient-sync control as in OptimWrapper, and `torch.autocast` on the parameters' device (mmengine's own
         autocast accepts only bfloat16 on CPU)."""
-        with super(mmengine_optim.AmpOptimWrapper, self).optim_context(model), \
-                torch.autocast(self.device_type, dtype=self.cast_dtype):
+        with (
+            super(mmengine_optim.AmpOptimWrapper, self).optim_context(model),
+            torch.autocast(self.device_type, dtype=self.cast_dtype),
+        ):
             yield
 
 
@@ -156,8 +169,9 @@ MULTIPLIER_KEYS = ('lr_mult', 'decay_mult')  # what mmengine's constructor makes
 
 def _select(custom_keys: dict, wanted) -> dict:
     """`custom_keys` reduced to the settings whose name is `wanted`, dropping the keys left with none."""
-    return {key: picked for key, entry in custom_keys.items()
-            if (picked := {k: v for k, v in entry.items() if wanted(k)})}
+    return {
+        key: picked for key, entry in custom_keys.items() if (picked := {k: v for k, v in entry.items() if wanted(k)})
+    }
 
 
 @OPTIM_WRAPPER_CONSTRUCTORS.register_module(name='ParamwiseOptimWrapperConstructor')

@@ -4,6 +4,7 @@ It answers "what exactly was this backbone trained with?" from the checkpoint al
 contributes (`trick_card()` on the model and its parts, the optim wrapper, the batch augments); this module only
 adds what belongs to no component of ours (mmengine's lr schedulers and EMA hook, the run's length and batch).
 """
+
 from mmengine.dist import get_world_size
 from mmengine.hooks import EMAHook, Hook
 from mmengine.model import is_model_wrapper
@@ -18,8 +19,12 @@ def schedule_card(param_schedulers) -> list[dict]:
     schedulers = param_schedulers if isinstance(param_schedulers, (list, tuple)) else [param_schedulers]
     card = []
     for scheduler in schedulers or []:
-        entry = dict(type=type(scheduler).__name__, begin=scheduler.begin, end=scheduler.end,
-                     unit='epoch' if scheduler.by_epoch else 'iter')
+        entry = dict(
+            type=type(scheduler).__name__,
+            begin=scheduler.begin,
+            end=scheduler.end,
+            unit='epoch' if scheduler.by_epoch else 'iter',
+        )
         for key in SCHEDULER_KEYS:
             value = getattr(scheduler, key, None)
             if value is not None:
@@ -40,13 +45,18 @@ def trick_card(runner) -> dict:
         **(wrapper.trick_card() if hasattr(wrapper, 'trick_card') else dict(optimizer=type(wrapper).__name__)),
         schedule=schedule_card(runner.param_schedulers),
         ema=dict(ema) if ema is not None else None,
-        epochs=runner.max_epochs, iterations=runner.max_iters,
-        batch_size=images_per_step, world_size=world_size, seed=runner.seed)
+        epochs=runner.max_epochs,
+        iterations=runner.max_iters,
+        batch_size=images_per_step,
+        world_size=world_size,
+        seed=runner.seed,
+    )
 
 
 @HOOKS.register_module()
 class TrickCardHook(Hook):
     """Write `meta.trick_card` into every checkpoint, from the components the run really built."""
+
     priority = 'VERY_LOW'  # before PlainCheckpointHook (LOWEST) turns the checkpoint into plain data
 
     def before_train(self, runner) -> None:

@@ -17,6 +17,7 @@ Layouts under OUT_DIR (same file stem `<split>_<index>` everywhere):
       img_suffix='.jpg', seg_map_suffix='.png') (ADE20KDataset only accepts subsets of ADE's 150 names)
   meta.json                                    classes, counts per split, seed, generator version
 """
+
 import io
 import json
 import math
@@ -30,9 +31,17 @@ from PIL import Image, ImageFilter
 
 VERSION = 2  # 2: 48-px crops (1: 32 px)
 # (shape, pattern) of each thing class.
-THINGS = (('disc', 'striped'), ('disc', 'dotted'), ('square', 'checkered'), ('square', 'striped'),
-          ('triangle', 'plain'), ('triangle', 'dotted'), ('cross', 'checkered'), ('ring', 'plain'),
-          ('star', 'striped'))
+THINGS = (
+    ('disc', 'striped'),
+    ('disc', 'dotted'),
+    ('square', 'checkered'),
+    ('square', 'striped'),
+    ('triangle', 'plain'),
+    ('triangle', 'dotted'),
+    ('cross', 'checkered'),
+    ('ring', 'plain'),
+    ('star', 'striped'),
+)
 THING_CLASSES = tuple(f'{pattern}_{shape}' for shape, pattern in THINGS)
 STUFF_CLASSES = ('gradient', 'speckle', 'blotches', 'waves')  # textures below
 SEG_CLASSES = STUFF_CLASSES + THING_CLASSES  # segmentation label = index + 1; 0 is ignored
@@ -41,13 +50,13 @@ VOC_SPLITS = {'train': 'trainval', 'val': 'test'}
 ADE_SPLITS = {'train': 'training', 'val': 'validation'}
 LAYOUTS = ('cls', 'voc', 'ade', 'meta.json')
 
-CROP_SIZE = 48              # at 32 px a stride-32 ResNet ends in a 1x1 map, fed through variant b's strided
-                            # shortcuts by one corner pixel: B-standard reached 24 % top-1 there (D 59 %), 50 % here
-CROP_CONTEXT = 1.3          # crop side / longer side of the visible box
-MIN_VISIBLE = 0.6           # fraction of an object's area later objects may not cover
-OBJECT_COUNT_PROBS = (0.1, 0.2, 0.3, 0.4)   # for 1, 2, 3, 4 objects: about 3 crops per scene
+CROP_SIZE = 48  # at 32 px a stride-32 ResNet ends in a 1x1 map, fed through variant b's strided
+# shortcuts by one corner pixel: B-standard reached 24 % top-1 there (D 59 %), 50 % here
+CROP_CONTEXT = 1.3  # crop side / longer side of the visible box
+MIN_VISIBLE = 0.6  # fraction of an object's area later objects may not cover
+OBJECT_COUNT_PROBS = (0.1, 0.2, 0.3, 0.4)  # for 1, 2, 3, 4 objects: about 3 crops per scene
 JPEG_QUALITY = 90
-REFERENCE_SIZE = 96         # geometry below is in pixels at this image size and scales with it
+REFERENCE_SIZE = 96  # geometry below is in pixels at this image size and scales with it
 
 
 @dataclass(frozen=True)
@@ -58,8 +67,8 @@ class Thing:
 
 @dataclass(frozen=True)
 class Scene:
-    image: np.ndarray   # H x W x 3 uint8 RGB
-    seg: np.ndarray     # H x W uint8: 0 ignore, i + 1 for SEG_CLASSES[i]
+    image: np.ndarray  # H x W x 3 uint8 RGB
+    seg: np.ndarray  # H x W uint8: 0 ignore, i + 1 for SEG_CLASSES[i]
     things: list[Thing]
 
 
@@ -321,8 +330,14 @@ def write_scene(out: Path, split: str, stem: str, scene: Scene) -> None:
         _write(out / 'cls' / split / thing.name / f'{stem}_{k}.png', _png(crop_thing(scene.image, thing.box)))
 
 
-def generate(out_dir: str | Path, seed: int = 0, scenes_train: int = 1500, scenes_val: int = 400,
-             image_size: int = REFERENCE_SIZE, overwrite: bool = False) -> dict:
+def generate(
+    out_dir: str | Path,
+    seed: int = 0,
+    scenes_train: int = 1500,
+    scenes_val: int = 400,
+    image_size: int = REFERENCE_SIZE,
+    overwrite: bool = False,
+) -> dict:
     """Write the world under out_dir and return its meta.json content.
 
     Refuses to mix with an earlier generation unless `overwrite`, which removes only this generator's layouts.
@@ -346,11 +361,22 @@ def generate(out_dir: str | Path, seed: int = 0, scenes_train: int = 1500, scene
             stems.append(stem)
             for thing in scene.things:
                 per_class[thing.name] += 1
-        _write(out / 'voc' / 'VOC2007' / 'ImageSets' / 'Main' / f'{VOC_SPLITS[split]}.txt',
-               ''.join(f'{stem}\n' for stem in stems).encode())
+        _write(
+            out / 'voc' / 'VOC2007' / 'ImageSets' / 'Main' / f'{VOC_SPLITS[split]}.txt',
+            ''.join(f'{stem}\n' for stem in stems).encode(),
+        )
         counts[split] = dict(scenes=n_scenes, objects=sum(per_class.values()), objects_per_class=per_class)
-    meta = dict(generator='cls.demo_world', version=VERSION, seed=seed, image_size=image_size, crop_size=CROP_SIZE,
-                thing_classes=list(THING_CLASSES), stuff_classes=list(STUFF_CLASSES),
-                seg_classes=list(SEG_CLASSES), seg_ignore_label=0, counts=counts)
+    meta = dict(
+        generator='cls.demo_world',
+        version=VERSION,
+        seed=seed,
+        image_size=image_size,
+        crop_size=CROP_SIZE,
+        thing_classes=list(THING_CLASSES),
+        stuff_classes=list(STUFF_CLASSES),
+        seg_classes=list(SEG_CLASSES),
+        seg_ignore_label=0,
+        counts=counts,
+    )
     _write(out / 'meta.json', (json.dumps(meta, indent=2) + '\n').encode())
     return meta

@@ -1,5 +1,5 @@
-"""Detection-only pieces (they need mmdet; configs import them with `custom_imports=dict(imports=['backbones', 'det'])`).
-"""
+"""Detection-only pieces: they need mmdet; configs import them with `custom_imports=dict(imports=['det'])`."""
+
 from .voc_metric import VOCMetric
 
 __all__ = ['VOCMetric']

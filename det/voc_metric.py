@@ -1,4 +1,5 @@
 """mmdet's VOCMetric, with the dataset's own class names in its per-class table."""
+
 from mmdet.evaluation import VOCMetric as MMDetVOCMetric
 from mmdet.evaluation.functional import get_classes
 

@@ -5,6 +5,7 @@ spec (`engine.tasks`) says which toolkit registers its modules. Our scope is reg
 mmseg's own configs run unchanged through these tools too, and every run saves plain-data checkpoints
 (`tricks.PlainCheckpointHook`). The arguments are `RunSettings`, which the ladder builds as data.
 """
+
 import argparse
 import importlib
 import os
@@ -22,11 +23,12 @@ AMP_DTYPES = {'auto': None, 'fp16': 'float16', 'bf16': 'bfloat16'}  # None: the 
 @dataclass
 class RunSettings:
     """What a train or test run is asked to do: the command line as data."""
+
     config: str
-    checkpoint: str | None = None      # test: the checkpoint to evaluate
+    checkpoint: str | None = None  # test: the checkpoint to evaluate
     work_dir: str | None = None
-    resume: str | None = None          # train: 'auto' (the work dir's last checkpoint) or a checkpoint
-    amp: str | None = None             # 'auto', 'fp16' or 'bf16'
+    resume: str | None = None  # train: 'auto' (the work dir's last checkpoint) or a checkpoint
+    amp: str | None = None  # 'auto', 'fp16' or 'bf16'
     data_root: str | None = None
     schedule_scale: float | None = None
     cfg_options: dict = field(default_factory=dict)
@@ -35,8 +37,12 @@ class RunSettings:
     def argv(self) -> list[str]:
         """The train/test tool's arguments for these settings (the inverse of `parse_args`)."""
         argv = [self.config, *([self.checkpoint] if self.checkpoint else [])]
-        for flag, value in (('--work-dir', self.work_dir), ('--data-root', self.data_root),
-                            ('--schedule-scale', self.schedule_scale), ('--amp', self.amp)):
+        for flag, value in (
+            ('--work-dir', self.work_dir),
+            ('--data-root', self.data_root),
+            ('--schedule-scale', self.schedule_scale),
+            ('--amp', self.amp),
+        ):
             if value is not None:
                 argv += [flag, str(value)]
         if self.cfg_options:
@@ -65,16 +71,37 @@ def parse_args(mode: str, argv: list[str] | None = None) -> RunSettings:
         parser.add_argument('checkpoint', help='checkpoint file')
     parser.add_argument('--work-dir', help='where logs and checkpoints go (default: ./work_dirs/<config name>)')
     if mode == 'train':
-        parser.add_argument('--resume', nargs='?', const='auto', default=None,
-                            help='resume from the latest checkpoint in the work dir, or from the given one')
-    parser.add_argument('--amp', nargs='?', const='auto', choices=list(AMP_DTYPES), default=None,
-                        help='mixed precision: fp16 (dynamic loss scaling) or bf16; auto = fp16 on CUDA, bf16 on CPU')
+        parser.add_argument(
+            '--resume',
+            nargs='?',
+            const='auto',
+            default=None,
+            help='resume from the latest checkpoint in the work dir, or from the given one',
+        )
+    parser.add_argument(
+        '--amp',
+        nargs='?',
+        const='auto',
+        choices=list(AMP_DTYPES),
+        default=None,
+        help='mixed precision: fp16 (dynamic loss scaling) or bf16; auto = fp16 on CUDA, bf16 on CPU',
+    )
     parser.add_argument('--data-root', help='data_root of every dataset in the config (train, val and test)')
     if mode == 'train':
-        parser.add_argument('--schedule-scale', type=float, default=None, metavar='F',
-                            help='train F times as long: the loop and every lr scheduler scale together')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction, default={},
-                        help='override config keys, e.g. train_cfg.max_epochs=2')
+        parser.add_argument(
+            '--schedule-scale',
+            type=float,
+            default=None,
+            metavar='F',
+            help='train F times as long: the loop and every lr scheduler scale together',
+        )
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
+        default={},
+        help='override config keys, e.g. train_cfg.max_epochs=2',
+    )
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm'], default='none')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
     args = vars(parser.parse_args(argv))
@@ -117,6 +144,7 @@ def load_config(task: Task, settings: RunSettings, register: bool = True) -> Con
 
 def set_data_root(cfg: Config, data_root: str) -> None:
     """Point every dataset of the config (wrapped ones too: `dataset`, `datasets`) at `data_root`."""
+
     def visit(dataset):
         if 'datasets' in dataset:
             for child in dataset.datasets:
@@ -125,6 +153,7 @@ def set_data_root(cfg: Config, data_root: str) -> None:
             visit(dataset.dataset)
         else:
             dataset.data_root = data_root
+
     for key in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
         if cfg.get(key):
             visit(cfg[key].dataset)
@@ -145,6 +174,7 @@ def rescale_schedule(cfg: Config, factor: float) -> None:
 
     def interval(value):
         return new_length if value >= old_length else min(value, new_length)
+
     if loop.get('val_interval'):
         loop.val_interval = interval(loop.val_interval)
     checkpoint = (cfg.get('default_hooks') or {}).get('checkpoint')
@@ -167,7 +197,7 @@ def default_work_dir(config: str) -> str:
     """work_dirs/<config path below configs/, without .py>, e.g. work_dirs/cls/demo/resnet18d_cosine; a config
     outside configs/: work_dirs/<config name>."""
     parts = osp.splitext(osp.abspath(config))[0].split(os.sep)
-    below = parts[len(parts) - parts[::-1].index('configs'):] if 'configs' in parts else parts[-1:]
+    below = parts[len(parts) - parts[::-1].index('configs') :] if 'configs' in parts else parts[-1:]
     return osp.join('work_dirs', *below)
 
 
@@ -175,8 +205,13 @@ def use_amp(cfg: Config, amp: str) -> None:
     """Switch the config's optim wrapper to our AMP wrapper (it runs on CPU too, unlike mmengine 0.10.7's); 'auto'
     leaves the dtype to the wrapper's device (`cls.optim.resolve_amp_dtype`)."""
     wrapper = cfg.optim_wrapper
-    if wrapper.get('type') not in (None, 'OptimWrapper', 'tricks.OptimWrapper', 'AmpOptimWrapper',
-                                   'tricks.AmpOptimWrapper'):
+    if wrapper.get('type') not in (
+        None,
+        'OptimWrapper',
+        'tricks.OptimWrapper',
+        'AmpOptimWrapper',
+        'tricks.AmpOptimWrapper',
+    ):
         raise SystemExit(f'error: --amp cannot replace optim_wrapper.type={wrapper.type!r}')
     wrapper.type = 'tricks.AmpOptimWrapper'
     wrapper.dtype = AMP_DTYPES[amp]
@@ -188,11 +223,15 @@ def join_cpu_process_group(cfg: Config) -> None:
     model for CPU DDP."""
     import torch
     import torch.distributed as dist
+
     if cfg.launcher != 'pytorch' or torch.cuda.is_available() or dist.is_initialized():
         return
     dist.init_process_group('gloo')
-    cfg.model_wrapper_cfg = {**dict(type='MMDistributedDataParallel', broadcast_buffers=False),
-                             **(cfg.get('model_wrapper_cfg') or {}), 'device_ids': None}
+    cfg.model_wrapper_cfg = {
+        **dict(type='MMDistributedDataParallel', broadcast_buffers=False),
+        **(cfg.get('model_wrapper_cfg') or {}),
+        'device_ids': None,
+    }
 
 
 def main(task_name: str, mode: str, argv: list[str] | None = None) -> Runner:

@@ -9,6 +9,7 @@
   would otherwise train to a plausible but meaningless result; a variant-a export loaded into variant b (same
   shapes) would pass a shape check.
 """
+
 import torch
 from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
@@ -21,6 +22,7 @@ from backbones.registry import HOOKS
 @HOOKS.register_module()
 class PlainCheckpointHook(Hook):
     """Make every checkpoint the Runner saves plain data (see `backbones.checkpoint`)."""
+
     priority = 'LOWEST'  # after every other hook has added its part
 
     def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
@@ -52,28 +54,34 @@ def check_backbone_weights(backbone: torch.nn.Module, checkpoint: str, prefix: s
         built = backbone.arch_config()
         differ = [f'{k}={built.get(k)!r} (exported as {v!r})' for k, v in exported_arch.items() if built.get(k) != v]
         if differ:
-            raise CheckpointError(f'{checkpoint}: the backbone is not the architecture this export was trained as: '
-                                  f'{"; ".join(differ)}')
+            raise CheckpointError(
+                f'{checkpoint}: the backbone is not the architecture this export was trained as: {"; ".join(differ)}'
+            )
     state = content.get('state_dict', content)
     if prefix:
-        state = {k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)}
+        state = {k[len(prefix) :]: v for k, v in state.items() if k.startswith(prefix)}
     model_state = backbone.state_dict()
     missing = sorted(set(model_state) - set(state))
     unexpected = sorted(set(state) - set(model_state))
     if missing or unexpected:
-        raise CheckpointError(f'{checkpoint}: backbone keys do not match (prefix {prefix!r}): '
-                              f'missing {_names(missing) or "-"}; unexpected {_names(unexpected) or "-"}')
-    differ = [k for k, v in model_state.items()
-              if v.shape != state[k].shape or not torch.equal(v.cpu(), state[k].to(v.dtype))]
+        raise CheckpointError(
+            f'{checkpoint}: backbone keys do not match (prefix {prefix!r}): '
+            f'missing {_names(missing) or "-"}; unexpected {_names(unexpected) or "-"}'
+        )
+    differ = [
+        k for k, v in model_state.items() if v.shape != state[k].shape or not torch.equal(v.cpu(), state[k].to(v.dtype))
+    ]
     if differ:
-        raise CheckpointError(f'{checkpoint}: {len(differ)} backbone tensors differ from the checkpoint after init: '
-                              f'{_names(differ)}')
+        raise CheckpointError(
+            f'{checkpoint}: {len(differ)} backbone tensors differ from the checkpoint after init: {_names(differ)}'
+        )
     return len(model_state)
 
 
 @HOOKS.register_module()
 class BackboneWeightsCheckHook(Hook):
     """Before training: the backbone equals its `Pretrained` checkpoint, tensor for tensor (skipped on resume)."""
+
     priority = 'VERY_HIGH'
 
     def before_train(self, runner) -> None:

@@ -5,6 +5,7 @@ reads, the embedded world's meta.json) is written there when it starts (`ladder_
 when it ends (`ladder_step.json`). A step whose finished record has the same card is reused; one that started with
 the same card resumes from its last checkpoint; an earlier run with another card is moved aside, never deleted.
 """
+
 import hashlib
 import json
 import math
@@ -15,7 +16,8 @@ from mmengine.config import Config
 from mmengine.runner.checkpoint import find_latest_checkpoint
 
 from backbones.checkpoint import atomic_write, export_backbone, load_checkpoint
-from datagen.demo_world import VERSION as WORLD_VERSION, generate
+from datagen.demo_world import VERSION as WORLD_VERSION
+from datagen.demo_world import generate
 from engine.tasks import TASKS
 
 from .plan import LadderError, Step
@@ -30,8 +32,12 @@ def digest(data) -> str:
 def card(step: Step, cfg: Config, cards: dict[str, dict], world: dict | None = None) -> dict:
     """What makes a finished step reusable: its resolved config `cfg` (the recipe, seed and data), the cards of the
     steps it reads and, on the embedded world, that world's meta.json (its generator version, seed and counts)."""
-    result = dict(task=step.task, config=step.settings.config, config_digest=digest(cfg.to_dict()),
-                  inputs={key: cards[key]['digest'] for key in step.needs})
+    result = dict(
+        task=step.task,
+        config=step.settings.config,
+        config_digest=digest(cfg.to_dict()),
+        inputs={key: cards[key]['digest'] for key in step.needs},
+    )
     if world is not None:
         result['world_digest'] = digest(world)
     result['digest'] = digest(result)
@@ -50,6 +56,7 @@ def write_json(path: str, data) -> None:
     def write(tmp):
         with open(tmp, 'w') as f:
             json.dump(data, f, indent=1, default=str)
+
     atomic_write(path, write)
 
 
@@ -93,8 +100,12 @@ def finish(step: Step, step_card: dict, wall_s: float) -> dict:
     if checkpoint is None:
         raise LadderError(f'{step.key}: {step.work_dir} has no checkpoint after training')
     curves = read_scalars(step.work_dir)
-    result = dict(checkpoint=checkpoint, metrics=final_metrics(step.task, curves, step.key), wall_s=round(wall_s, 1),
-                  curves=curves)
+    result = dict(
+        checkpoint=checkpoint,
+        metrics=final_metrics(step.task, curves, step.key),
+        wall_s=round(wall_s, 1),
+        curves=curves,
+    )
     diverged = diverged_at(curves)
     if diverged is not None:  # its metrics are those of a broken model: the report says so beside them
         result['diverged_at'] = diverged
@@ -142,7 +153,9 @@ def ensure_embedded_world(path: str, log) -> dict:
     if meta is None:
         log(f'making the embedded world in {path} (once)')
     else:
-        log(f'remaking the embedded world in {path}: it is version {meta.get("version")}, the generator {WORLD_VERSION}')
+        log(
+            f'remaking the embedded world in {path}: it is version {meta.get("version")}, the generator {WORLD_VERSION}'
+        )
     try:
         return generate(path, overwrite=meta is not None)
     except FileExistsError as err:

@@ -5,6 +5,7 @@ the tasks that fine-tune its exported backbone (`engine.tasks`: det, seg); a row
 control. A distillation teacher named by a student's `model.teacher.config` becomes a step of its own, before the
 student. Every step is a `RunSettings` of the ordinary train tool, built here as data.
 """
+
 import os.path as osp
 from dataclasses import dataclass, field
 
@@ -13,8 +14,17 @@ from mmengine.config import Config
 from engine.cli import RunSettings, load_config
 from engine.tasks import TASKS, TRANSFER_TASKS
 
-LADDER_KEYS = {'rows', 'out', 'embedded_world', 'jobs', 'threads', 'nproc_per_node', 'schedule_scale', 'data_roots',
-               'cfg_options'}
+LADDER_KEYS = {
+    'rows',
+    'out',
+    'embedded_world',
+    'jobs',
+    'threads',
+    'nproc_per_node',
+    'schedule_scale',
+    'data_roots',
+    'cfg_options',
+}
 ROW_KEYS = {'name', 'paper', 'cls', *TRANSFER_TASKS}
 
 
@@ -24,9 +34,9 @@ class LadderError(ValueError):
 
 @dataclass
 class Step:
-    task: str                  # a key of engine.tasks.TASKS
-    settings: RunSettings      # what its train tool runs (without --resume)
-    needs: list[str] = field(default_factory=list)   # keys of the steps whose outputs this one reads
+    task: str  # a key of engine.tasks.TASKS
+    settings: RunSettings  # what its train tool runs (without --resume)
+    needs: list[str] = field(default_factory=list)  # keys of the steps whose outputs this one reads
     nproc_per_node: int = 1
 
     @property
@@ -50,7 +60,7 @@ class Step:
 class Row:
     name: str
     paper: str | None
-    steps: dict[str, str]      # task -> step key
+    steps: dict[str, str]  # task -> step key
 
 
 @dataclass
@@ -58,7 +68,7 @@ class Ladder:
     source: str
     out: str
     rows: list[Row]
-    steps: dict[str, Step]     # in dependency order
+    steps: dict[str, Step]  # in dependency order
     jobs: int = 1
     threads: int | None = None
     embedded_world: str | None = None
@@ -96,9 +106,14 @@ def plan(source: str, out: str | None = None) -> Ladder:
         if not osp.isfile(config):
             raise LadderError(f'{source}: {task} config {config} not found')
         name = osp.splitext(osp.basename(config))[0]
-        settings = RunSettings(config, work_dir=osp.join(out, task, name), data_root=data_roots.get(task),
-                               schedule_scale=scale.get(task), cfg_options=dict(options.get(task, {})),
-                               launcher='pytorch' if nproc > 1 else 'none')
+        settings = RunSettings(
+            config,
+            work_dir=osp.join(out, task, name),
+            data_root=data_roots.get(task),
+            schedule_scale=scale.get(task),
+            cfg_options=dict(options.get(task, {})),
+            launcher='pytorch' if nproc > 1 else 'none',
+        )
         step = Step(task, settings, needs, nproc)
         try:
             settings.argv()  # every value must survive the train tool's command line
@@ -124,8 +139,10 @@ def plan(source: str, out: str | None = None) -> Ladder:
     for index, row in enumerate(cfg.get('rows') or []):
         where = f'{source}: rows[{index}]'
         if set(row) - ROW_KEYS or 'name' not in row:
-            raise LadderError(f'{where}: keys {sorted(row)}; a row has name (required), paper, '
-                              f'{", ".join(sorted(ROW_KEYS - {"name", "paper"}))}')
+            raise LadderError(
+                f'{where}: keys {sorted(row)}; a row has name (required), paper, '
+                f'{", ".join(sorted(ROW_KEYS - {"name", "paper"}))}'
+            )
         if not any(row.get(t) for t in TRANSFER_TASKS):
             raise LadderError(f'{where} ({row["name"]}): names no {" or ".join(TRANSFER_TASKS)} config')
         keys = {}

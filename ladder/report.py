@@ -1,6 +1,7 @@
 """The ladder's report: results.json (everything, machine-readable), results.md (one table per transfer task, e.g. the
 paper's Tables 8 and 9, with our numbers, deltas to the previous row and the paper's numbers beside them) and PNG
 plots, all from the runs' records. Tables, columns and the paper's figures are the tasks' specs (`engine.tasks`)."""
+
 import os.path as osp
 
 from backbones.checkpoint import atomic_write
@@ -20,12 +21,26 @@ def collect(ladder: Ladder, results: dict, wall_s: float, command: str) -> dict:
             result = results.get(key, dict(error='not run'))
             entry[task] = dict(step=key, **{k: result[k] for k in ('metrics', 'error', 'diverged_at') if k in result})
         rows.append(entry)
-    steps = {key: dict(config=step.settings.config, work_dir=step.work_dir, **results.get(key, dict(error='not run')))
-             for key, step in ladder.steps.items()}
-    paper = {TASKS[t].table: {row: dict(zip(TASKS[t].paper_columns, figures)) for row, figures in TASKS[t].paper.items()}
-             for t in TRANSFER_TASKS}
-    return dict(ladder=ladder.source, command=command, out=ladder.out, wall_s=round(wall_s, 1), jobs=ladder.jobs,
-                threads=ladder.threads, rows=rows, steps=steps, warnings=weak_teachers(ladder, results), paper=paper)
+    steps = {
+        key: dict(config=step.settings.config, work_dir=step.work_dir, **results.get(key, dict(error='not run')))
+        for key, step in ladder.steps.items()
+    }
+    paper = {
+        TASKS[t].table: {row: dict(zip(TASKS[t].paper_columns, figures)) for row, figures in TASKS[t].paper.items()}
+        for t in TRANSFER_TASKS
+    }
+    return dict(
+        ladder=ladder.source,
+        command=command,
+        out=ladder.out,
+        wall_s=round(wall_s, 1),
+        jobs=ladder.jobs,
+        threads=ladder.threads,
+        rows=rows,
+        steps=steps,
+        warnings=weak_teachers(ladder, results),
+        paper=paper,
+    )
 
 
 def _cell(value, previous=None) -> tuple[str, str]:
@@ -62,8 +77,9 @@ def table(data: dict, task: Task) -> list[str]:
         if 'diverged_at' in row[task.name]:
             cells[-2] += f' (loss not finite from iter {row[task.name]["diverged_at"]})'
         reference = paper.get(row['paper']) if row['paper'] else None
-        cells += [row['paper'] or '—', *(f'{v:.2f}' for v in reference)] if reference \
-            else ['—'] * (1 + len(paper_columns))
+        cells += (
+            [row['paper'] or '—', *(f'{v:.2f}' for v in reference)] if reference else ['—'] * (1 + len(paper_columns))
+        )
         lines.append('| ' + ' | '.join(cells) + ' |')
         previous = values
     return lines
@@ -74,12 +90,18 @@ def _minutes(seconds: float) -> str:
 
 
 def markdown(data: dict, plots: list[str]) -> str:
-    lines = [f'# Transfer ladder: `{data["ladder"]}`', '',
-             f'`{data["command"]}`: {_minutes(data["wall_s"])} wall time, {data["jobs"]} run(s) at a time'
-             + (f', {data["threads"]} thread(s) each' if data['threads'] else '') + '.', '',
-             'Our numbers are the last validation of each run (top-1 of the cls run whose backbone the row transfers; '
-             'random init has none). Δ: change from the row above. The paper\'s numbers are ImageNet / VOC07 / '
-             'ADE20K at full scale, beside the row they stand for.', '']
+    lines = [
+        f'# Transfer ladder: `{data["ladder"]}`',
+        '',
+        f'`{data["command"]}`: {_minutes(data["wall_s"])} wall time, {data["jobs"]} run(s) at a time'
+        + (f', {data["threads"]} thread(s) each' if data['threads'] else '')
+        + '.',
+        '',
+        'Our numbers are the last validation of each run (top-1 of the cls run whose backbone the row transfers; '
+        "random init has none). Δ: change from the row above. The paper's numbers are ImageNet / VOC07 / "
+        'ADE20K at full scale, beside the row they stand for.',
+        '',
+    ]
     for name in TRANSFER_TASKS:
         lines += [f'## {TASKS[name].table}', '', *table(data, TASKS[name]), '']
     if data['warnings']:
@@ -101,6 +123,7 @@ def _legend(ax) -> None:
 def plot(data: dict, out: str) -> list[str]:
     """lr_schedules.png, training_curves.png, ladder.png in `out`; returns their names."""
     import matplotlib
+
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
 
@@ -117,8 +140,9 @@ def plot(data: dict, out: str) -> list[str]:
     fig.savefig(osp.join(out, 'lr_schedules.png'), dpi=90)
     plt.close(fig)
 
-    panels = [('cls', 'val', 'top1', 'cls: validation top-1 (%)')] + \
-        [(task, 'train', 'loss', f'{task}: training loss') for task in TASKS]
+    panels = [('cls', 'val', 'top1', 'cls: validation top-1 (%)')] + [
+        (task, 'train', 'loss', f'{task}: training loss') for task in TASKS
+    ]
     fig, axes = plt.subplots(2, (len(panels) + 1) // 2, figsize=(11, 7), squeeze=False)
     for ax, (task, split, metric, title) in zip(axes.flat, panels):
         for key, step in by_task[task].items():
@@ -137,10 +161,14 @@ def plot(data: dict, out: str) -> list[str]:
     width = 0.8 / max(1, len(data['rows']))
     for i, row in enumerate(data['rows']):
         values = [_metric(row, task, column) or 0.0 for task, column in columns]
-        ax.bar([c + (i - (len(data['rows']) - 1) / 2) * width for c in range(len(columns))], values, width,
-               label=row['name'])
+        ax.bar(
+            [c + (i - (len(data['rows']) - 1) / 2) * width for c in range(len(columns))],
+            values,
+            width,
+            label=row['name'],
+        )
     ax.set_xticks(range(len(columns)), [column for _, column in columns])
-    ax.set(ylabel='%', title='the ladder: each row\'s backbone in cls, det and seg')
+    ax.set(ylabel='%', title="the ladder: each row's backbone in cls, det and seg")
     _legend(ax)
     fig.tight_layout()
     fig.savefig(osp.join(out, 'ladder.png'), dpi=90)
@@ -157,5 +185,6 @@ def write(ladder: Ladder, results: dict, wall_s: float, command: str) -> dict:
     def write_text(tmp):
         with open(tmp, 'w') as f:
             f.write(text)
+
     atomic_write(osp.join(ladder.out, 'results.md'), write_text)
     return data

@@ -1,4 +1,5 @@
 """Running a ladder's steps as subprocesses of the ordinary train tools, `jobs` at a time, longest chain first."""
+
 import fcntl
 import os
 import os.path as osp
@@ -18,8 +19,11 @@ ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 def command(step: Step, resume: bool) -> list[str]:
     """The step's train tool as a process: torchrun on `nproc_per_node` processes where that is more than one."""
     tool = osp.join(ROOT, 'tools', f'train_{step.task}.py')
-    launch = ([sys.executable, '-m', 'torch.distributed.run', f'--nproc_per_node={step.nproc_per_node}']
-              if step.nproc_per_node > 1 else [sys.executable])
+    launch = (
+        [sys.executable, '-m', 'torch.distributed.run', f'--nproc_per_node={step.nproc_per_node}']
+        if step.nproc_per_node > 1
+        else [sys.executable]
+    )
     argv = step.settings.argv() + (['--resume'] if resume else [])
     return [*launch, tool, *argv]
 
@@ -31,7 +35,7 @@ class Running:
     process: subprocess.Popen
     log_file: str
     started: float
-    length: tuple[str, int]    # ('epoch' | 'iter', total)
+    length: tuple[str, int]  # ('epoch' | 'iter', total)
 
 
 def _length(cfg: Config) -> tuple[str, int]:
@@ -69,8 +73,10 @@ def weak_teachers(ladder: Ladder, results: dict) -> list[str]:
             student_top1 = results.get(key, {}).get('metrics', {}).get('top1')
             teacher_top1 = results.get(teacher, {}).get('metrics', {}).get('top1')
             if student_top1 is not None and teacher_top1 is not None and teacher_top1 <= student_top1:
-                lines.append(f'{key}: its teacher {teacher} reached top-1 {teacher_top1:.2f}, not above the '
-                             f'student\'s {student_top1:.2f}: the distillation row cannot show a teacher teaching')
+                lines.append(
+                    f'{key}: its teacher {teacher} reached top-1 {teacher_top1:.2f}, not above the '
+                    f"student's {student_top1:.2f}: the distillation row cannot show a teacher teaching"
+                )
     return lines
 
 
@@ -132,8 +138,9 @@ def _run_steps(ladder: Ladder, log, poll_s: float, progress_every_s: float, worl
             resume = prepare(step, step_card, say)
             log_file = osp.join(step.work_dir, 'ladder_train.log')
             with open(log_file, 'a') as out:
-                process = subprocess.Popen(command(step, resume), stdout=out, stderr=subprocess.STDOUT, env=env,
-                                           cwd=os.getcwd())
+                process = subprocess.Popen(
+                    command(step, resume), stdout=out, stderr=subprocess.STDOUT, env=env, cwd=os.getcwd()
+                )
             running.append(Running(step, step_card, process, log_file, time.monotonic(), _length(cfg)))
             done = total - len(pending) - len(running)
             say(f'{"resume" if resume else "start "} {step.key}  ({done} of {total} steps done, log: {log_file})')

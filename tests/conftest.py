@@ -1,4 +1,5 @@
 """Fixtures shared by the test modules."""
+
 import pytest
 import torch
 

@@ -1,5 +1,6 @@
 """A test-only hook: every process of a distributed run writes its own model weights at the end (mmengine's
 checkpoints come from rank 0 alone), so that a test can compare the ranks."""
+
 import torch
 from mmengine.dist import get_rank
 from mmengine.hooks import Hook

@@ -1,6 +1,7 @@
 """A classification config's Runner, built as `Runner.train` builds it before its first iteration (loop, optim
 wrapper, linear lr scaling, lr schedulers, hooks), over a stand-in dataset of `iters_per_epoch` batches: what the
 run really trains with, without its data. A distillation teacher gets a checkpoint of fresh weights."""
+
 from pathlib import Path
 
 import torch
@@ -25,8 +26,12 @@ def fresh_teacher_checkpoint(teacher: dict, path: Path) -> str:
 def prepared_runner(config: str | Path, work_dir: Path, iters_per_epoch: int = 4) -> Runner:
     cfg = Config.fromfile(str(config))
     batch_size = cfg.train_dataloader.batch_size
-    cfg.train_dataloader = dict(dataset=[0] * (batch_size * iters_per_epoch), batch_size=batch_size, num_workers=0,
-                                sampler=dict(type='DefaultSampler', shuffle=False))
+    cfg.train_dataloader = dict(
+        dataset=[0] * (batch_size * iters_per_epoch),
+        batch_size=batch_size,
+        num_workers=0,
+        sampler=dict(type='DefaultSampler', shuffle=False),
+    )
     for key in ('val_dataloader', 'val_cfg', 'val_evaluator', 'test_dataloader', 'test_cfg', 'test_evaluator'):
         cfg[key] = None
     cfg.default_hooks.checkpoint = None
@@ -69,7 +74,8 @@ def fake_export(cls_config: str | Path, path: Path, seed: int = 0) -> Path:
     torch.manual_seed(seed)
     with DefaultScope.overwrite_default_scope('tricks'):
         backbone = MODELS.build(cfg.model.backbone)
-    state = {k: (v + torch.randn_like(v) * 0.1 if v.is_floating_point() else v + 1)
-             for k, v in backbone.state_dict().items()}
+    state = {
+        k: (v + torch.randn_like(v) * 0.1 if v.is_floating_point() else v + 1) for k, v in backbone.state_dict().items()
+    }
     torch.save({'state_dict': state, 'meta': {'backbone': backbone.arch_config(), 'trick_card': {}}}, path)
     return path

@@ -1,4 +1,5 @@
 """Every backbone preset, swept like timm's model tests: build, shapes, strides, freezing, bad arguments."""
+
 import pytest
 import torch
 from torch.nn.modules.batchnorm import _BatchNorm
@@ -48,13 +49,30 @@ def test_out_indices_select_stages(name, out_indices):
         torch.testing.assert_close(a, b)
 
 
-@pytest.mark.parametrize('cfg', [
-    dict(type='tricks.ResNet', depth=18, variant='d', base_channels=8, strides=(1, 2, 1, 1), dilations=(1, 1, 2, 4),
-         contract_dilation=True),
-    dict(type='tricks.ResNet', depth=50, variant='d', base_channels=8, strides=(1, 2, 1, 1), dilations=(1, 1, 2, 4),
-         contract_dilation=True),
-    dict(type='tricks.NFNet', arch='nf_resnet50', output_stride=8),
-])
+@pytest.mark.parametrize(
+    'cfg',
+    [
+        dict(
+            type='tricks.ResNet',
+            depth=18,
+            variant='d',
+            base_channels=8,
+            strides=(1, 2, 1, 1),
+            dilations=(1, 1, 2, 4),
+            contract_dilation=True,
+        ),
+        dict(
+            type='tricks.ResNet',
+            depth=50,
+            variant='d',
+            base_channels=8,
+            strides=(1, 2, 1, 1),
+            dilations=(1, 1, 2, 4),
+            contract_dilation=True,
+        ),
+        dict(type='tricks.NFNet', arch='nf_resnet50', output_stride=8),
+    ],
+)
 def test_output_stride_8_for_fcn(cfg):
     assert measure(MODELS.build(cfg), SMALL).strides == (4, 8, 8, 8)
 
@@ -63,8 +81,9 @@ def test_dilated_resnet_contracts_the_first_block_like_mmseg():
     model = ResNet(50, 'd', base_channels=8, strides=(1, 2, 1, 1), dilations=(1, 1, 2, 4), contract_dilation=True)
     assert [b.conv2.dilation[0] for b in model.layer3][:2] == [1, 2]
     assert [b.conv2.dilation[0] for b in model.layer4][:2] == [2, 4]
-    assert model.layer3[0].downsample[1].stride == (1, 1) and isinstance(model.layer3[0].downsample[0],
-                                                                          torch.nn.Identity)
+    assert model.layer3[0].downsample[1].stride == (1, 1) and isinstance(
+        model.layer3[0].downsample[0], torch.nn.Identity
+    )
 
 
 @pytest.mark.parametrize('name', ['resnet18b', 'resnet50d', 'nf_resnet50'])
@@ -106,8 +125,11 @@ LAST_NORM = {18: 'bn2', 26: 'bn3', 50: 'bn3'}
 @pytest.mark.parametrize('depth', [18, 26, 50])
 def test_zero_gamma_zeroes_exactly_the_last_norm_of_every_block(depth):
     model = ResNet(depth, 'd', base_channels=8, zero_init_residual=True)
-    expected = {f'layer{stage + 1}.{block}.{LAST_NORM[depth]}.weight'
-                for stage, count in enumerate(BLOCKS_PER_STAGE[depth]) for block in range(count)}
+    expected = {
+        f'layer{stage + 1}.{block}.{LAST_NORM[depth]}.weight'
+        for stage, count in enumerate(BLOCKS_PER_STAGE[depth])
+        for block in range(count)
+    }
     norm_weights = {f'{name}.weight': m.weight for name, m in model.named_modules() if isinstance(m, _BatchNorm)}
     zeroed = {name for name, weight in norm_weights.items() if torch.count_nonzero(weight) == 0}
     assert zeroed == expected
@@ -142,26 +164,35 @@ def test_norm_requires_grad_false_freezes_every_norm():
     assert norm_params and not any(p.requires_grad for p in norm_params)
 
 
-@pytest.mark.parametrize('legacy, variant', [
-    (dict(style='caffe'), 'a'), (dict(style='pytorch'), 'b'), (dict(deep_stem=True), 'c'),
-    (dict(deep_stem=True, avg_down=True), 'd'), (dict(style='pytorch', variant='d'), 'd'),
-])
+@pytest.mark.parametrize(
+    'legacy, variant',
+    [
+        (dict(style='caffe'), 'a'),
+        (dict(style='pytorch'), 'b'),
+        (dict(deep_stem=True), 'c'),
+        (dict(deep_stem=True, avg_down=True), 'd'),
+        (dict(style='pytorch', variant='d'), 'd'),
+    ],
+)
 def test_mmdet_spelling_of_the_variants(legacy, variant):
     assert ResNet(26, base_channels=8, **legacy).variant == variant
 
 
-@pytest.mark.parametrize('cfg, needle', [
-    (dict(type='tricks.ResNet', variant='e'), "'e'"),
-    (dict(type='tricks.ResNet', depth=42), '42'),
-    (dict(type='tricks.ResNet', depth=18, out_indices=(0, 4)), '4'),
-    (dict(type='tricks.ResNet', depth=18, num_stages=3, out_indices=(3,)), '3'),
-    (dict(type='tricks.ResNet', depth=18, frozen_stages=7), '7'),
-    (dict(type='tricks.ResNet', depth=18, norm_cfg=dict(type='LayerNormX')), 'LayerNormX'),
-    (dict(type='tricks.ResNet', depth=18, style='tensorflow'), 'tensorflow'),
-    (dict(type='tricks.NFNet', arch='resnet50'), 'resnet50'),
-    (dict(type='tricks.NFNet', arch='nf_resnet50', out_indices=(5,)), '5'),
-    (dict(type='tricks.NFNet', arch='nf_resnet50', output_stride=4), '4'),
-])
+@pytest.mark.parametrize(
+    'cfg, needle',
+    [
+        (dict(type='tricks.ResNet', variant='e'), "'e'"),
+        (dict(type='tricks.ResNet', depth=42), '42'),
+        (dict(type='tricks.ResNet', depth=18, out_indices=(0, 4)), '4'),
+        (dict(type='tricks.ResNet', depth=18, num_stages=3, out_indices=(3,)), '3'),
+        (dict(type='tricks.ResNet', depth=18, frozen_stages=7), '7'),
+        (dict(type='tricks.ResNet', depth=18, norm_cfg=dict(type='LayerNormX')), 'LayerNormX'),
+        (dict(type='tricks.ResNet', depth=18, style='tensorflow'), 'tensorflow'),
+        (dict(type='tricks.NFNet', arch='resnet50'), 'resnet50'),
+        (dict(type='tricks.NFNet', arch='nf_resnet50', out_indices=(5,)), '5'),
+        (dict(type='tricks.NFNet', arch='nf_resnet50', output_stride=4), '4'),
+    ],
+)
 def test_bad_arguments_fail_at_build_time_with_one_line_naming_the_value(cfg, needle):
     with pytest.raises(ValueError) as info:
         MODELS.build(cfg)
@@ -197,11 +228,14 @@ def test_mmdet_names_for_norms_and_variants():
     assert MODELS.build(dict(type='tricks.ResNetV1d', depth=18)).variant == 'd'
 
 
-@pytest.mark.parametrize('cfg, also', [
-    (dict(type='tricks.ResNet', depth=20), KeyError),
-    (dict(type='tricks.ResNet', num_stages=5), AssertionError),
-    (dict(type='tricks.ResNet', style='tensorflow'), AssertionError),
-])
+@pytest.mark.parametrize(
+    'cfg, also',
+    [
+        (dict(type='tricks.ResNet', depth=20), KeyError),
+        (dict(type='tricks.ResNet', num_stages=5), AssertionError),
+        (dict(type='tricks.ResNet', style='tensorflow'), AssertionError),
+    ],
+)
 def test_argument_errors_are_also_the_types_mmdet_raises(cfg, also):
     with pytest.raises(also) as info:
         MODELS.build(cfg)

@@ -1,4 +1,5 @@
 """Checkpoints are plain data: resume works with weights_only=True, Pretrained init works, crafted files are refused."""
+
 import collections
 import os
 
@@ -11,9 +12,9 @@ from mmengine.logging import HistoryBuffer
 from mmengine.model import BaseModel
 from mmengine.runner import Runner
 
+import engine.hooks  # noqa: F401  (tricks.PlainCheckpointHook)
 from backbones import ResNet, build_backbone
 from backbones.checkpoint import CheckpointError, from_plain, load_checkpoint, to_plain
-import engine.hooks  # noqa: F401  (tricks.PlainCheckpointHook)
 
 
 class TinyClassifier(BaseModel):
@@ -33,6 +34,7 @@ class _Killed(Exception):
 
 class _KillAfterEpoch(Hook):
     """Stands in for a crash right after the checkpoint of epoch `epoch` was written."""
+
     priority = 'LOWEST'
 
     def __init__(self, epoch: int):
@@ -43,24 +45,36 @@ class _KillAfterEpoch(Hook):
             raise _Killed
 
 
-def make_runner(work_dir, max_epochs: int = 3, plain_hook: bool = True, resume: bool = False,
-                kill_after: int | None = None) -> Runner:
+def make_runner(
+    work_dir, max_epochs: int = 3, plain_hook: bool = True, resume: bool = False, kill_after: int | None = None
+) -> Runner:
     gen = torch.Generator().manual_seed(0)
     torch.manual_seed(0)  # the model is built before the Runner seeds anything
     dataset = [dict(inputs=torch.randn(3, 16, 16, generator=gen), labels=i % 3) for i in range(16)]
     return Runner(
-        model=TinyClassifier(), work_dir=str(work_dir), experiment_name=f'run{resume}{kill_after}',
-        train_dataloader=dict(dataset=dataset, sampler=dict(type='DefaultSampler', shuffle=True), batch_size=4,
-                              collate_fn=dict(type='default_collate'), num_workers=0),
+        model=TinyClassifier(),
+        work_dir=str(work_dir),
+        experiment_name=f'run{resume}{kill_after}',
+        train_dataloader=dict(
+            dataset=dataset,
+            sampler=dict(type='DefaultSampler', shuffle=True),
+            batch_size=4,
+            collate_fn=dict(type='default_collate'),
+            num_workers=0,
+        ),
         train_cfg=dict(by_epoch=True, max_epochs=max_epochs),
         optim_wrapper=dict(optimizer=dict(type='SGD', lr=0.05, momentum=0.9, nesterov=True)),
         # MultiStepLR stores a collections.Counter; the message hub stores HistoryBuffers and numpy data.
         param_scheduler=dict(type='MultiStepLR', milestones=[1, 2], by_epoch=True),
-        default_hooks=dict(checkpoint=dict(type='CheckpointHook', interval=1), logger=dict(type='LoggerHook',
-                                                                                          interval=1)),
+        default_hooks=dict(
+            checkpoint=dict(type='CheckpointHook', interval=1), logger=dict(type='LoggerHook', interval=1)
+        ),
         custom_hooks=([dict(type='tricks.PlainCheckpointHook')] if plain_hook else [])
         + ([_KillAfterEpoch(kill_after)] if kill_after else []),
-        randomness=dict(seed=0), resume=resume, default_scope='mmengine')
+        randomness=dict(seed=0),
+        resume=resume,
+        default_scope='mmengine',
+    )
 
 
 def test_resume_from_a_saved_checkpoint_continues_exactly(tmp_path):
@@ -108,6 +122,7 @@ def test_crafted_checkpoint_is_refused_and_its_code_never_runs(tmp_path):
     assert not marker.exists()
     # The same refusal on mmengine's own paths (resume, load_from, Pretrained):
     from mmengine.runner.checkpoint import _load_checkpoint
+
     with pytest.raises(CheckpointError):
         _load_checkpoint(str(path))
     assert not marker.exists()
@@ -137,9 +152,11 @@ def test_pretrained_init_cfg_with_prefix_loads_the_backbone(tmp_path, suffix):
         torch.save({'state_dict': weights, 'meta': {}}, path)
     else:
         from safetensors.torch import save_file
+
         save_file(weights, str(path))
-    target = build_backbone('resnet18d', base_channels=8,
-                            init_cfg=dict(type='Pretrained', checkpoint=str(path), prefix='backbone.'))
+    target = build_backbone(
+        'resnet18d', base_channels=8, init_cfg=dict(type='Pretrained', checkpoint=str(path), prefix='backbone.')
+    )
     target.init_weights()
     for (name, a), b in zip(source.state_dict().items(), target.state_dict().values()):
         torch.testing.assert_close(a, b, msg=name)
@@ -147,9 +164,15 @@ def test_pretrained_init_cfg_with_prefix_loads_the_backbone(tmp_path, suffix):
 
 def test_plain_conversion_round_trips():
     import numpy as np
+
     buffer = HistoryBuffer([1.0, 2.0], [1, 1], max_length=5)
-    original = {'hub': buffer, 'seed': np.int64(3), 'arr': np.arange(4.0), 'm': collections.Counter({3: 1}),
-                'nested': [(np.float32(0.5), 'x')]}
+    original = {
+        'hub': buffer,
+        'seed': np.int64(3),
+        'arr': np.arange(4.0),
+        'm': collections.Counter({3: 1}),
+        'nested': [(np.float32(0.5), 'x')],
+    }
     plain = to_plain(original)
     assert plain['seed'] == 3 and type(plain['seed']) is int
     back = from_plain(plain)

@@ -1,12 +1,11 @@
 """Every classification config builds (model, optimiser, schedules) and the trick card its components write says
 the recipe its ladder step names; the answer key is the paper's Tables 5 and 6 (which trick each step adds)."""
-from pathlib import Path
 
 import pytest
 import torch
+from recipes import ROOT, prepared_runner
 
 from cls.trick_card import trick_card
-from recipes import ROOT, prepared_runner
 
 CONFIGS = sorted(p for p in (ROOT / 'configs' / 'cls').rglob('*.py') if '_base_' not in p.parts)
 
@@ -22,13 +21,21 @@ def test_config_builds_model_optimiser_and_schedules(path, tmp_path):
 
 
 LADDER = {  # ladder step → what its trick card must say (every scale)
-    'b_standard': dict(variant='b', zero_gamma=False, no_bias_decay=False, schedule=['MultiStepLR'],
-                       label_smoothing=0.0, batch_augments=[], distill=False),
+    'b_standard': dict(
+        variant='b',
+        zero_gamma=False,
+        no_bias_decay=False,
+        schedule=['MultiStepLR'],
+        label_smoothing=0.0,
+        batch_augments=[],
+        distill=False,
+    ),
     'b_efficient': dict(variant='b', zero_gamma=True, no_bias_decay=True, schedule=['LinearLR', 'MultiStepLR']),
     'd_efficient': dict(variant='d', zero_gamma=True, no_bias_decay=True, schedule=['LinearLR', 'MultiStepLR']),
     'd_cosine': dict(variant='d', schedule=['LinearLR', 'CosineAnnealingLR'], label_smoothing=0.0),
-    'd_cosine_ls': dict(variant='d', schedule=['LinearLR', 'CosineAnnealingLR'], label_smoothing=0.1,
-                        batch_augments=[], distill=False),
+    'd_cosine_ls': dict(
+        variant='d', schedule=['LinearLR', 'CosineAnnealingLR'], label_smoothing=0.1, batch_augments=[], distill=False
+    ),
     'd_cosine_ls_mixup': dict(label_smoothing=0.1, batch_augments=['Mixup'], distill=False),
     'd_cosine_ls_distill': dict(label_smoothing=0.1, batch_augments=[], distill=True),
     'd_cosine_ls_distill_mixup': dict(label_smoothing=0.1, batch_augments=['Mixup'], distill=True),
@@ -37,10 +44,15 @@ LADDER = {  # ladder step → what its trick card must say (every scale)
 
 def summary(card: dict) -> dict:
     """The card's answers to the questions LADDER asks."""
-    return dict(variant=card['backbone']['config']['variant'], zero_gamma=card['backbone']['zero_gamma'],
-                no_bias_decay=card['no_bias_decay'], schedule=[s['type'] for s in card['schedule']],
-                label_smoothing=card['label_smoothing'], distill=card['distill'] is not None,
-                batch_augments=[a['type'] for a in card['batch_augments'] if a['type'] != 'RandomCropFlip'])
+    return dict(
+        variant=card['backbone']['config']['variant'],
+        zero_gamma=card['backbone']['zero_gamma'],
+        no_bias_decay=card['no_bias_decay'],
+        schedule=[s['type'] for s in card['schedule']],
+        label_smoothing=card['label_smoothing'],
+        distill=card['distill'] is not None,
+        batch_augments=[a['type'] for a in card['batch_augments'] if a['type'] != 'RandomCropFlip'],
+    )
 
 
 @pytest.mark.parametrize('scale, depth, warmup_epochs', [('demo', 18, 5), ('imagenet', 50, 5), ('cifar10', 18, 2)])
@@ -59,7 +71,8 @@ def test_ladder_step_resolves_to_its_recipe(scale, depth, warmup_epochs, step, t
         assert card['amp'] == 'bfloat16'  # the device's AMP dtype: this is a CPU
     if 'distill' in step:
         assert card['distill']['distill_temperature'] == 20.0 and card['distill']['distill_weights'] == [0.5, 0.5]
-        assert card['distill']['teacher'] == f'configs/cls/{scale}/resnet50d_teacher.py' or scale == 'imagenet'
+        teacher = {'demo': 'resnet18d_teacher', 'cifar10': 'resnet50d_teacher', 'imagenet': 'resnet152d_teacher'}
+        assert card['distill']['teacher'] == f'configs/cls/{scale}/{teacher[scale]}.py'
 
 
 @pytest.mark.parametrize('scale', ['demo', 'cifar10'])
@@ -93,8 +106,11 @@ def test_nfnet_f0_recipe_is_the_papers_batch_of_4096_on_8_gpus(tmp_path):
 def test_nfnet_gains_and_biases_get_no_weight_decay_but_weights_do(tmp_path):
     runner = prepared_runner(ROOT / 'configs/cls/imagenet/nfnet_f0_agc.py', tmp_path)
     names = {p: n for n, p in runner.model.named_parameters()}
-    decay = {names[p]: group['weight_decay'] for group in runner.optim_wrapper.optimizer.param_groups
-             for p in group['params']}
+    decay = {
+        names[p]: group['weight_decay']
+        for group in runner.optim_wrapper.optimizer.param_groups
+        for p in group['params']
+    }
     exempt = {n for n in decay if n.endswith(('.gain', 'skipinit_gain', '.bias'))}  # DeepMind's exclusions
     assert any(n.endswith('skipinit_gain') for n in exempt) and any(n.endswith('.gain') for n in exempt)
     assert all(decay[n] == 0 for n in exempt)

@@ -1,4 +1,5 @@
 """ImageFolder scans, validates and caches image folders; the registered transforms are the paper's augmentation."""
+
 import tarfile
 from pathlib import Path
 
@@ -13,8 +14,12 @@ from cls.data import IMAGENET_EIGVAL, IMAGENET_EIGVEC, ImageFolder, ImageFolderE
 
 CIFAR = Path(__file__).resolve().parents[2] / 'shared' / 'data' / 'cifar10-jpg.tar.gz'  # ../shared of the checkout
 EXTENSIONS = {'cat': ('.jpg', '.PNG', '.bmp'), 'dog': ('.jpeg', '.webp', '.tif', '.TIFF')}
-TRAIN_32 = [dict(type='tricks.RandomResizedCrop', size=32), dict(type='tricks.RandomHorizontalFlip'),
-            dict(type='tricks.ColorJitter'), dict(type='tricks.PCALighting')]
+TRAIN_32 = [
+    dict(type='tricks.RandomResizedCrop', size=32),
+    dict(type='tricks.RandomHorizontalFlip'),
+    dict(type='tricks.ColorJitter'),
+    dict(type='tricks.PCALighting'),
+]
 VAL_32 = [dict(type='tricks.ResizeShorter', size=32), dict(type='tricks.CenterCrop', size=32)]
 
 
@@ -53,8 +58,15 @@ def test_scans_every_image_extension_with_sorted_classes(folder):
     dataset = DATASETS.build(dict(type='tricks.ImageFolder', data_root=str(folder), split='train'))
     assert dataset.metainfo['classes'] == ('cat', 'dog')
     infos = [dataset.get_data_info(i) for i in range(len(dataset))]
-    assert [Path(info['img_path']).name for info in infos] == ['0.jpg', '1.PNG', '2.bmp',
-                                                             '0.jpeg', '1.webp', '2.tif', '3.TIFF']
+    assert [Path(info['img_path']).name for info in infos] == [
+        '0.jpg',
+        '1.PNG',
+        '2.bmp',
+        '0.jpeg',
+        '1.webp',
+        '2.tif',
+        '3.TIFF',
+    ]
     assert [info['label'] for info in infos] == [0, 0, 0, 1, 1, 1, 1]
 
 
@@ -81,8 +93,10 @@ def test_class_folder_without_images_is_named(folder):
 def test_val_classes_must_be_the_train_classes(folder):
     (folder / 'val' / 'dog').rename(folder / 'val' / 'wolf')
     train_classes = ImageFolder(str(folder), 'train').metainfo['classes']
-    for make in (lambda: ImageFolder(str(folder), 'val', classes=train_classes),
-                 lambda: ImageFolder(str(folder), 'val', same_classes_as='train')):
+    for make in (
+        lambda: ImageFolder(str(folder), 'val', classes=train_classes),
+        lambda: ImageFolder(str(folder), 'val', same_classes_as='train'),
+    ):
         message = one_line_error(make)
         assert str(folder / 'val') in message and 'missing: dog' in message and 'unexpected: wolf' in message
 
@@ -102,7 +116,7 @@ def test_bad_images_are_named_when_loaded_or_up_front(folder):
     dataset = ImageFolder(str(folder), 'train')  # builds: files are only listed
     paths = [dataset.get_data_info(i)['img_path'] for i in range(len(dataset))]
     for bad in (garbage, truncated):
-        assert str(bad) in one_line_error(lambda: dataset[paths.index(str(bad))])
+        assert str(bad) in one_line_error(lambda bad=bad: dataset[paths.index(str(bad))])
     assert str(garbage) in one_line_error(lambda: ImageFolder(str(folder), 'train', verify_images=True))
     garbage.unlink()
     ImageFolder(str(folder), 'train', verify_images=True)  # a header check: data cut short shows when decoded

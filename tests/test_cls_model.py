@@ -1,4 +1,5 @@
 """The classifier: preprocessing on the device, smoothing + mixup into the loss, distillation with a frozen teacher."""
+
 import numpy as np
 import pytest
 import torch
@@ -15,8 +16,10 @@ BACKBONE = dict(type='tricks.ResNet', depth=18, variant='d', base_channels=8, ou
 
 def batch(n: int = 4, size: int = 32, seed: int = 0) -> dict:
     gen = torch.Generator().manual_seed(seed)
-    return dict(inputs=torch.randint(0, 256, (n, 3, size, size), dtype=torch.uint8, generator=gen),
-                labels=torch.arange(n) % NUM_CLASSES)
+    return dict(
+        inputs=torch.randint(0, 256, (n, 3, size, size), dtype=torch.uint8, generator=gen),
+        labels=torch.arange(n) % NUM_CLASSES,
+    )
 
 
 def classifier(**kwargs):
@@ -37,8 +40,9 @@ def test_preprocessor_normalises_and_smooths_only_training_batches():
 
 
 def test_loss_is_soft_cross_entropy_of_the_mixed_smoothed_targets():
-    model = classifier(data_preprocessor=dict(label_smoothing=0.1,
-                                              batch_augments=[dict(type='tricks.Mixup', alpha=0.2)]))
+    model = classifier(
+        data_preprocessor=dict(label_smoothing=0.1, batch_augments=[dict(type='tricks.Mixup', alpha=0.2)])
+    )
     np.random.seed(3)
     processed = model.data_preprocessor(batch(), training=True)
     assert not torch.allclose(processed['targets'].max(1).values, torch.tensor(0.9))  # mixed
@@ -83,9 +87,11 @@ def test_channels_last_gives_the_same_logits():
 
 def test_distillation_uses_a_frozen_teacher_on_the_same_batch(tmp_path):
     teacher_cfg = tmp_path / 'teacher.py'
-    teacher_cfg.write_text(f'model = dict(type="tricks.ImageClassifier", num_classes={NUM_CLASSES}, '
-                           f'backbone=dict(type="tricks.ResNet", depth=34, variant="d", base_channels=8, '
-                           f'out_indices=(3,)))\n')
+    teacher_cfg.write_text(
+        f'model = dict(type="tricks.ImageClassifier", num_classes={NUM_CLASSES}, '
+        f'backbone=dict(type="tricks.ResNet", depth=34, variant="d", base_channels=8, '
+        f'out_indices=(3,)))\n'
+    )
     teacher_model = MODELS.build(Config.fromfile(str(teacher_cfg)).model)
     torch.save({'state_dict': teacher_model.state_dict()}, tmp_path / 'teacher.pth')
 

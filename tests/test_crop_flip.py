@@ -1,4 +1,5 @@
 """The batch crop-and-flip equals cropping and flipping each image by hand."""
+
 import pytest
 import torch
 import torch.nn.functional as F
@@ -15,9 +16,14 @@ def test_every_output_is_a_crop_of_the_padded_image_flipped_or_not():
     padded = F.pad(x, (2,) * 4, mode='reflect')
     flips = 0
     for i in range(len(x)):
-        candidates = {(dy, dx, flip): (padded[i, :, dy:dy + 8, dx:dx + 8].flip(-1) if flip
-                                       else padded[i, :, dy:dy + 8, dx:dx + 8])
-                      for dy in range(5) for dx in range(5) for flip in (False, True)}
+        candidates = {
+            (dy, dx, flip): (
+                padded[i, :, dy : dy + 8, dx : dx + 8].flip(-1) if flip else padded[i, :, dy : dy + 8, dx : dx + 8]
+            )
+            for dy in range(5)
+            for dx in range(5)
+            for flip in (False, True)
+        }
         matches = [key for key, crop in candidates.items() if torch.equal(crop, out[i])]
         assert matches, i
         flips += matches[0][2]
@@ -26,7 +32,7 @@ def test_every_output_is_a_crop_of_the_padded_image_flipped_or_not():
 
 def test_offsets_cover_the_whole_padding_range():
     torch.manual_seed(1)
-    x = torch.arange(16.).view(1, 1, 4, 4).expand(400, 1, 4, 4)
+    x = torch.arange(16.0).view(1, 1, 4, 4).expand(400, 1, 4, 4)
     out = random_crop_flip(x, padding=1)
     assert len({tuple(o.flatten().tolist()) for o in out}) == 9 * 2  # 3×3 offsets × flip
 

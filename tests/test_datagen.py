@@ -1,4 +1,5 @@
 """The demo world is deterministic, its three layouts describe the same scenes, and mmdet/mmseg load it as they are."""
+
 import hashlib
 import json
 import runpy
@@ -21,8 +22,11 @@ def make_world(out: Path, seed: int = 0, scenes: dict = SCENES) -> dict:
 
 
 def file_digests(root: Path) -> dict[str, str]:
-    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(root.rglob('*')) if p.is_file()}
+    return {
+        str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(root.rglob('*'))
+        if p.is_file()
+    }
 
 
 def voc_objects(world: Path, split_file: str) -> dict[str, list[tuple[str, list[int]]]]:
@@ -30,9 +34,13 @@ def voc_objects(world: Path, split_file: str) -> dict[str, list[tuple[str, list[
     voc = world / 'voc' / 'VOC2007'
     stems = (voc / 'ImageSets' / 'Main' / split_file).read_text().split()
     corners = ('xmin', 'ymin', 'xmax', 'ymax')
-    return {stem: [(obj.findtext('name'), [int(obj.find('bndbox').findtext(c)) for c in corners])
-                   for obj in ET.parse(voc / 'Annotations' / f'{stem}.xml').getroot().iter('object')]
-            for stem in stems}
+    return {
+        stem: [
+            (obj.findtext('name'), [int(obj.find('bndbox').findtext(c)) for c in corners])
+            for obj in ET.parse(voc / 'Annotations' / f'{stem}.xml').getroot().iter('object')
+        ]
+        for stem in stems
+    }
 
 
 @pytest.fixture(scope='module')
@@ -97,7 +105,7 @@ def test_every_voc_box_has_its_crop_and_its_class_in_the_seg_map(world):
             for k, (name, (xmin, ymin, xmax, ymax)) in enumerate(objects):
                 assert (world / 'cls' / split / name / f'{stem}_{k}.png').is_file()
                 assert 1 <= xmin <= xmax <= 96 and 1 <= ymin <= ymax <= 96
-                inside = seg[ymin - 1:ymax, xmin - 1:xmax]
+                inside = seg[ymin - 1 : ymax, xmin - 1 : xmax]
                 assert (inside == SEG_CLASSES.index(name) + 1).any()
 
 
@@ -115,9 +123,13 @@ def test_mmdet_voc_dataset_loads_it(world):
     from mmdet.datasets.transforms import LoadAnnotations
 
     dataset = mmdet_datasets.VOCDataset(
-        data_root=str(world / 'voc'), ann_file='VOC2007/ImageSets/Main/trainval.txt',
-        data_prefix=dict(sub_data_root='VOC2007/'), metainfo=dict(classes=THING_CLASSES),
-        pipeline=[LoadImageFromFile(), LoadAnnotations(with_bbox=True)], test_mode=False)
+        data_root=str(world / 'voc'),
+        ann_file='VOC2007/ImageSets/Main/trainval.txt',
+        data_prefix=dict(sub_data_root='VOC2007/'),
+        metainfo=dict(classes=THING_CLASSES),
+        pipeline=[LoadImageFromFile(), LoadAnnotations(with_bbox=True)],
+        test_mode=False,
+    )
     assert dataset.metainfo['dataset_type'] == 'VOC2007'
     assert len(dataset) == SCENES['train']
     sample = dataset[0]
@@ -133,10 +145,14 @@ def test_mmseg_dataset_loads_it_with_zero_as_ignore(world):
     from mmseg.datasets.transforms import LoadAnnotations
 
     dataset = mmseg_datasets.BaseSegDataset(
-        data_root=str(world / 'ade'), data_prefix=dict(img_path='images/validation',
-                                                       seg_map_path='annotations/validation'),
-        img_suffix='.jpg', seg_map_suffix='.png', reduce_zero_label=True, metainfo=dict(classes=SEG_CLASSES),
-        pipeline=[LoadImageFromFile(), LoadAnnotations()])
+        data_root=str(world / 'ade'),
+        data_prefix=dict(img_path='images/validation', seg_map_path='annotations/validation'),
+        img_suffix='.jpg',
+        seg_map_suffix='.png',
+        reduce_zero_label=True,
+        metainfo=dict(classes=SEG_CLASSES),
+        pipeline=[LoadImageFromFile(), LoadAnnotations()],
+    )
     assert len(dataset) == SCENES['val']
     sample = dataset[0]
     raw = np.array(Image.open(sample['seg_map_path'])).astype(np.int64)

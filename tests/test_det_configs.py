@@ -1,5 +1,6 @@
 """The detection configs of configs/det: every ladder row builds with our backbone and loads its pretrained weights
 unchanged; the demo detector trains and evaluates end to end through engine/cli.py on a tiny embedded world."""
+
 import math
 import re
 from pathlib import Path
@@ -7,14 +8,14 @@ from pathlib import Path
 import pytest
 import torch
 from mmengine.config import Config
+from recipes import ROOT, fake_export
+from toolkits import build_in_toolkit
 
 import backbones
 from backbones.errors import CheckpointError
 from datagen.demo_world import THING_CLASSES, generate
 from engine.cli import main
 from engine.hooks import check_backbone_weights
-from recipes import ROOT, fake_export
-from toolkits import build_in_toolkit
 
 pytestmark = pytest.mark.usefixtures('one_thread')
 
@@ -40,10 +41,24 @@ def test_demo_classes_match_the_world():
 
 def test_rows_are_the_ladders():
     names = {str(p.relative_to(DET).with_suffix('')) for p in ROWS}
-    assert names == {'demo/random_init', 'demo/resnet18b_standard', 'demo/resnet18d_cosine_ls',
-                     'demo/resnet18d_cosine_ls_distill_mixup', 'voc/nfnet_f0'} | {
-        f'voc/resnet50{s}' for s in ('b_standard', 'd_efficient', 'd_cosine', 'd_cosine_ls', 'd_cosine_ls_distill',
-                                     'd_cosine_ls_mixup', 'd_cosine_ls_distill_mixup')}
+    assert names == {
+        'demo/random_init',
+        'demo/resnet18b_standard',
+        'demo/resnet18d_cosine_ls',
+        'demo/resnet18d_cosine_ls_distill_mixup',
+        'voc/nfnet_f0',
+    } | {
+        f'voc/resnet50{s}'
+        for s in (
+            'b_standard',
+            'd_efficient',
+            'd_cosine',
+            'd_cosine_ls',
+            'd_cosine_ls_distill',
+            'd_cosine_ls_mixup',
+            'd_cosine_ls_distill_mixup',
+        )
+    }
 
 
 @pytest.mark.parametrize('path', ROWS, ids=lambda p: str(p.relative_to(DET).with_suffix('')))
@@ -98,6 +113,7 @@ def test_demo_pretrained_weights_reach_the_detector_unchanged(tmp_path: Path):
 # --------------------------------------------------------------------------------------------------------------------
 # End to end through engine/cli.py on a tiny world
 
+
 @pytest.fixture(scope='module')
 def world(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp('world')
@@ -105,13 +121,20 @@ def world(tmp_path_factory) -> Path:
     return out / 'voc'
 
 
-QUICK = ['train_cfg.max_iters=2', 'default_hooks.logger.interval=1',
-         'train_dataloader.num_workers=0', 'train_dataloader.persistent_workers=False']
+QUICK = [
+    'train_cfg.max_iters=2',
+    'default_hooks.logger.interval=1',
+    'train_dataloader.num_workers=0',
+    'train_dataloader.persistent_workers=False',
+]
 
 
 def train(config: Path, work_dir: Path, world: Path, *options: str):
-    runner = main('det', 'train', [str(config), '--work-dir', str(work_dir), '--data-root', str(world),
-                                   '--cfg-options', *QUICK, *options])
+    runner = main(
+        'det',
+        'train',
+        [str(config), '--work-dir', str(work_dir), '--data-root', str(world), '--cfg-options', *QUICK, *options],
+    )
     assert runner.iter == 2
     losses = runner.message_hub.log_scalars
     for key in ('loss', 'loss_rpn_cls', 'loss_rpn_bbox', 'loss_cls', 'loss_bbox'):
@@ -146,9 +169,20 @@ def test_demo_pretrained_trains_and_the_check_hook_saw_its_weights(pretrained_ru
 def test_demo_test_tool_reproduces_the_validation_of_the_checkpoint_it_loads(pretrained_run, world, tmp_path: Path):
     work, saved, trained, _ = pretrained_run
     validated = trained.message_hub.get_scalar('val/pascal_voc/mAP').current()  # at iteration 2, the saved model
-    runner = main('det', 'test', [str(DET / 'demo' / 'resnet18d_cosine_ls.py'), str(work / 'iter_2.pth'),
-                                  '--work-dir', str(tmp_path), '--data-root', str(world),
-                                  '--cfg-options', f'model.backbone.checkpoint={saved}'])  # the architecture's source
+    runner = main(
+        'det',
+        'test',
+        [
+            str(DET / 'demo' / 'resnet18d_cosine_ls.py'),
+            str(work / 'iter_2.pth'),
+            '--work-dir',
+            str(tmp_path),
+            '--data-root',
+            str(world),
+            '--cfg-options',
+            f'model.backbone.checkpoint={saved}',
+        ],
+    )  # the architecture's source
     assert len(runner.test_dataloader.dataset) == 8
     saved_state = torch.load(work / 'iter_2.pth', weights_only=True)['state_dict']
     assert all(torch.equal(v, saved_state[k]) for k, v in runner.model.state_dict().items())  # the trained weights
@@ -167,12 +201,12 @@ def test_voc_metric_names_the_datasets_own_classes_and_computes_voc07_map(pascal
     from mmengine.logging import MMLogger
 
     import det
+
     classes = tuple(get_classes('voc')) if pascal_names else THING_CLASSES
     metric = det.VOCMetric(metric='mAP', eval_mode='11points')
     metric.dataset_meta = dict(classes=classes, dataset_type='VOC2007')
     boxes = np.array([[0, 0, 10, 10], [20, 20, 40, 40]], dtype=np.float32)
-    annotation = dict(labels=np.array([0, 1]), bboxes=boxes, bboxes_ignore=np.zeros((0, 4)),
-                      labels_ignore=np.array([]))
+    annotation = dict(labels=np.array([0, 1]), bboxes=boxes, bboxes_ignore=np.zeros((0, 4)), labels_ignore=np.array([]))
     detections = [np.array([[0, 0, 10, 10, 0.9]], dtype=np.float32)] + [np.zeros((0, 5))] * (len(classes) - 1)
     table = io.StringIO()
     logger = MMLogger.get_current_instance()

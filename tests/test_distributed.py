@@ -1,5 +1,6 @@
 """A real 2-process launch (torchrun, --launcher pytorch) of the classification trainer on the CPU: both processes
 hold one model, and it is the model that one process trains on the same total batch."""
+
 import os
 import socket
 import subprocess
@@ -38,11 +39,27 @@ def train(processes: int, tmp_path: Path, world: Path) -> tuple[Path, str]:
     config = tmp_path / 'config.py'
     config.write_text(CONFIG)
     work_dir = tmp_path / f'work{processes}'
-    launch = [sys.executable, '-m', 'torch.distributed.run', f'--nproc_per_node={processes}',
-              '--master_addr=127.0.0.1', f'--master_port={free_port()}']
-    command = [*launch, str(ROOT / 'tools/train_cls.py'), str(config), '--launcher', 'pytorch',
-               '--work-dir', str(work_dir), '--data-root', str(world / 'cls'),
-               '--cfg-options', f'train_dataloader.batch_size={TOTAL_BATCH // processes}']
+    launch = [
+        sys.executable,
+        '-m',
+        'torch.distributed.run',
+        f'--nproc_per_node={processes}',
+        '--master_addr=127.0.0.1',
+        f'--master_port={free_port()}',
+    ]
+    command = [
+        *launch,
+        str(ROOT / 'tools/train_cls.py'),
+        str(config),
+        '--launcher',
+        'pytorch',
+        '--work-dir',
+        str(work_dir),
+        '--data-root',
+        str(world / 'cls'),
+        '--cfg-options',
+        f'train_dataloader.batch_size={TOTAL_BATCH // processes}',
+    ]
     env = {**os.environ, 'OMP_NUM_THREADS': '1', 'PYTHONPATH': f'{ROOT}{os.pathsep}{ROOT / "tests"}'}
     result = subprocess.run(command, capture_output=True, text=True, env=env, timeout=300, cwd=tmp_path)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]

@@ -1,6 +1,7 @@
 """tools/run_ladder.py: schedules scale as a whole, a ladder config plans its steps (teachers first), and a tiny ladder
 on a tiny embedded world runs cls → export → det → seg end to end, reports the runs' own numbers, reuses finished
 steps, resumes an unfinished one and reruns only what a changed recipe touches."""
+
 import json
 import re
 import subprocess
@@ -48,16 +49,18 @@ def test_schedule_scale_must_be_positive():
 def test_demo_ladder_plans_teacher_before_student_and_cls_before_transfer():
     ladder = plan(str(ROOT / 'configs/ladders/demo.py'), out='OUT')
     steps = ladder.steps
-    student, teacher = steps['cls/resnet18d_cosine_ls_distill_mixup'], steps['cls/resnet50d_teacher']
-    assert student.needs == ['cls/resnet50d_teacher']
-    assert student.settings.cfg_options['model.teacher.checkpoint'] == teacher.work_dir == 'OUT/cls/resnet50d_teacher'
+    student, teacher = steps['cls/resnet18d_cosine_ls_distill_mixup'], steps['cls/resnet18d_teacher']
+    assert student.needs == ['cls/resnet18d_teacher']
+    assert student.settings.cfg_options['model.teacher.checkpoint'] == teacher.work_dir == 'OUT/cls/resnet18d_teacher'
     for row in ladder.rows:
         for task in ('det', 'seg'):
             step = steps[row.steps[task]]
             if 'cls' in row.steps:  # the row's backbone is named once: by the file its cls step exports
                 assert step.needs == [row.steps['cls']]
-                assert step.settings.cfg_options['model.backbone.checkpoint'] == \
-                    f'{steps[row.steps["cls"]].work_dir}/backbone.pth'
+                assert (
+                    step.settings.cfg_options['model.backbone.checkpoint']
+                    == f'{steps[row.steps["cls"]].work_dir}/backbone.pth'
+                )
                 assert step.resolve().model.backbone.type == 'tricks.ExportedBackbone'
             else:
                 assert step.needs == [] and 'model.backbone.checkpoint' not in step.settings.cfg_options
@@ -75,13 +78,18 @@ def test_paper_ladder_is_tables_8_and_9_launched_on_8_gpus():
     assert argv[-3:] == ['--launcher', 'pytorch', '--resume']
 
 
-@pytest.mark.parametrize('text, message', [
-    ("rows = [dict(name='x', det='configs/det/demo/random_init.py')]\nbogus = 1", "unknown key(s) ['bogus']"),
-    ("rows = [dict(name='x', cls='configs/cls/demo/resnet18b_standard.py')]", 'names no det or seg config'),
-    ("rows = [dict(name='x', det='configs/det/demo/nope.py')]", 'det config configs/det/demo/nope.py not found'),
-    ("rows = [dict(name='x', det='configs/det/demo/random_init.py')]\nschedule_scale = dict(cls=1, dte=1)",
-     "schedule_scale has unknown task(s) ['dte']"),
-])
+@pytest.mark.parametrize(
+    'text, message',
+    [
+        ("rows = [dict(name='x', det='configs/det/demo/random_init.py')]\nbogus = 1", "unknown key(s) ['bogus']"),
+        ("rows = [dict(name='x', cls='configs/cls/demo/resnet18b_standard.py')]", 'names no det or seg config'),
+        ("rows = [dict(name='x', det='configs/det/demo/nope.py')]", 'det config configs/det/demo/nope.py not found'),
+        (
+            "rows = [dict(name='x', det='configs/det/demo/random_init.py')]\nschedule_scale = dict(cls=1, dte=1)",
+            "schedule_scale has unknown task(s) ['dte']",
+        ),
+    ],
+)
 def test_bad_ladder_configs_fail_with_one_line_naming_the_key(tmp_path, monkeypatch, text, message):
     monkeypatch.chdir(ROOT)
     path = tmp_path / 'ladder.py'
@@ -94,8 +102,12 @@ def test_bad_ladder_configs_fail_with_one_line_naming_the_key(tmp_path, monkeypa
 def test_a_diverged_run_is_flagged_beside_its_numbers(tmp_path):
     run = tmp_path / 'det' / '20260101_000000' / 'vis_data'
     run.mkdir(parents=True)
-    entries = [dict(loss=1.2, step=10), dict(loss=float('nan'), step=20), dict(loss=float('nan'), step=30),
-               {'pascal_voc/mAP': 0.0, 'step': 30}]
+    entries = [
+        dict(loss=1.2, step=10),
+        dict(loss=float('nan'), step=20),
+        dict(loss=float('nan'), step=30),
+        {'pascal_voc/mAP': 0.0, 'step': 30},
+    ]
     (run / 'scalars.json').write_text('\n'.join(json.dumps(e) for e in entries))  # mmengine writes NaN as NaN
     curves = read_scalars(str(tmp_path / 'det'))
     assert diverged_at(curves) == 20
@@ -106,8 +118,11 @@ def test_a_diverged_run_is_flagged_beside_its_numbers(tmp_path):
 
 def test_an_embedded_world_from_another_generator_version_is_remade_and_changes_every_card(tmp_path, monkeypatch):
     world = tmp_path / 'world'
-    monkeypatch.setattr(cache, 'generate', lambda path, overwrite=False: generate(
-        path, seed=0, scenes_train=9, scenes_val=9, overwrite=overwrite))
+    monkeypatch.setattr(
+        cache,
+        'generate',
+        lambda path, overwrite=False: generate(path, seed=0, scenes_train=9, scenes_val=9, overwrite=overwrite),
+    )
     said = []
     current = ensure_embedded_world(str(world), said.append)
     assert current['version'] == VERSION and said == [f'making the embedded world in {world} (once)']
@@ -143,8 +158,13 @@ rows = [
 
 
 def run_ladder(config: Path, out: Path) -> str:
-    done = subprocess.run([sys.executable, 'tools/run_ladder.py', '--config', str(config), '--out', str(out)],
-                          cwd=ROOT, capture_output=True, text=True, timeout=600)
+    done = subprocess.run(
+        [sys.executable, 'tools/run_ladder.py', '--config', str(config), '--out', str(out)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     return done.stdout
 
@@ -162,9 +182,14 @@ def tiny_ladder(tmp_path_factory):
 def test_tiny_ladder_reports_the_numbers_of_its_own_runs(tiny_ladder):
     _, out, stdout = tiny_ladder
     data = json.loads((out / 'results.json').read_text())
-    assert set(data['steps']) == {'cls/resnet50d_teacher', 'cls/resnet18d_cosine_ls_distill_mixup',
-                                  'det/random_init', 'seg/random_init', 'det/resnet18d_cosine_ls_distill_mixup',
-                                  'seg/resnet18d_cosine_ls_distill_mixup'}
+    assert set(data['steps']) == {
+        'cls/resnet18d_teacher',
+        'cls/resnet18d_cosine_ls_distill_mixup',
+        'det/random_init',
+        'seg/random_init',
+        'det/resnet18d_cosine_ls_distill_mixup',
+        'seg/resnet18d_cosine_ls_distill_mixup',
+    }
     names = {'cls': ('top1', 'top1', 1), 'det': ('mAP', 'pascal_voc/mAP', 100), 'seg': ('mIoU', 'mIoU', 1)}
     markdown = (out / 'results.md').read_text()
     for key, step in data['steps'].items():
@@ -183,10 +208,10 @@ def test_tiny_ladder_reports_the_numbers_of_its_own_runs(tiny_ladder):
 
 def test_tiny_ladder_trains_the_teacher_first_and_transfers_the_exported_backbone(tiny_ladder):
     _, out, stdout = tiny_ladder
-    assert stdout.index('done   cls/resnet50d_teacher') < stdout.index('start  cls/resnet18d_cosine_ls_distill')
+    assert stdout.index('done   cls/resnet18d_teacher') < stdout.index('start  cls/resnet18d_cosine_ls_distill')
     student = out / 'cls/resnet18d_cosine_ls_distill_mixup'
     card = json.loads((student / 'ladder_step.json').read_text())['result']['trick_card']
-    assert card['distill']['teacher'] == 'configs/cls/demo/resnet50d_teacher.py'
+    assert card['distill']['teacher'] == 'configs/cls/demo/resnet18d_teacher.py'
     assert card['batch_augments'] == [dict(type='Mixup', alpha=0.2, prob=1.0)]
     assert card['backbone']['config']['variant'] == 'd'
     assert (student / 'backbone.pth').is_file() and (student / 'backbone.safetensors').is_file()
@@ -215,13 +240,20 @@ data_roots = dict(cls='{tmp_path}/no_such_world')
 rows = [dict(name='B-standard', paper='B-standard', cls='configs/cls/demo/resnet18b_standard.py',
              seg='configs/seg/demo/resnet18b_standard.py')]
 """)
-    done = subprocess.run([sys.executable, 'tools/run_ladder.py', '--config', str(config), '--out', str(tmp_path / 'out')],
-                          cwd=ROOT, capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        [sys.executable, 'tools/run_ladder.py', '--config', str(config), '--out', str(tmp_path / 'out')],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode != 0
     assert 'FAILED cls/resnet18b_standard' in done.stdout and 'no_such_world' in done.stdout  # the log's last lines
     assert 'skip   seg/resnet18b_standard' in done.stdout
-    assert done.stderr.strip().splitlines()[-1] == \
-        'error: 2 step(s) did not finish: cls/resnet18b_standard, seg/resnet18b_standard'
+    assert (
+        done.stderr.strip().splitlines()[-1]
+        == 'error: 2 step(s) did not finish: cls/resnet18b_standard, seg/resnet18b_standard'
+    )
     data = json.loads((tmp_path / 'out/results.json').read_text())
     assert data['steps']['seg/resnet18b_standard']['error'] == 'skipped: cls/resnet18b_standard failed'
     assert '| B-standard | skipped: cls/resnet18b_standard failed |' in (tmp_path / 'out/results.md').read_text()
@@ -229,10 +261,11 @@ rows = [dict(name='B-standard', paper='B-standard', cls='configs/cls/demo/resnet
 
 def test_the_ladder_warns_when_a_teacher_does_not_beat_its_student():
     ladder = plan(str(ROOT / 'configs/ladders/demo.py'), out='OUT')
-    student, teacher = 'cls/resnet18d_cosine_ls_distill_mixup', 'cls/resnet50d_teacher'
+    student, teacher = 'cls/resnet18d_cosine_ls_distill_mixup', 'cls/resnet18d_teacher'
     results = {student: dict(metrics=dict(top1=79.0)), teacher: dict(metrics=dict(top1=73.7))}
     assert weak_teachers(ladder, results) == [
         f"{student}: its teacher {teacher} reached top-1 73.70, not above the student's 79.00: the distillation row "
-        f"cannot show a teacher teaching"]
+        f'cannot show a teacher teaching'
+    ]
     results[teacher]['metrics']['top1'] = 85.0
     assert weak_teachers(ladder, results) == []

@@ -1,4 +1,5 @@
 """Label smoothing, soft-target cross-entropy and the distillation loss against closed forms and torch's own losses."""
+
 import math
 
 import pytest
@@ -23,15 +24,15 @@ def test_smooth_targets_follow_the_papers_closed_form(k, epsilon):
     assert targets.shape == (3, k) and targets.dtype == torch.float32
     for row, label in zip(targets.tolist(), labels.tolist()):
         assert row[label] == pytest.approx(1 - epsilon)
-        others = row[:label] + row[label + 1:]
+        others = row[:label] + row[label + 1 :]
         assert others == pytest.approx([epsilon / (k - 1)] * (k - 1))
     torch.testing.assert_close(targets.sum(dim=1), torch.ones(3))
 
 
 def test_smooth_targets_differ_from_gluoncvs_convention():
     targets = smooth_targets(torch.tensor([3]), 1000, 0.1)
-    assert targets[0, 3].item() == pytest.approx(0.9)          # GluonCV: 1 − ε + ε/K = 0.9001
-    assert targets[0, 0].item() == pytest.approx(0.1 / 999)    # GluonCV: ε/K = 1e-4
+    assert targets[0, 3].item() == pytest.approx(0.9)  # GluonCV: 1 − ε + ε/K = 0.9001
+    assert targets[0, 0].item() == pytest.approx(0.1 / 999)  # GluonCV: ε/K = 1e-4
 
 
 @pytest.mark.parametrize('k', [2, 10, 1000])
@@ -41,8 +42,9 @@ def test_uniform_form_is_gluoncvs_and_torchs_label_smoothing(k, epsilon):
     targets = smooth_targets(labels, k, epsilon, form='uniform')
     assert targets[0, labels[0]].item() == pytest.approx(1 - epsilon + epsilon / k)  # GluonCV's closed form
     assert targets[0, (labels[0] + 1) % k].item() == pytest.approx(epsilon / k)
-    torch.testing.assert_close(soft_cross_entropy(logits, targets),
-                               F.cross_entropy(logits, labels, label_smoothing=epsilon))
+    torch.testing.assert_close(
+        soft_cross_entropy(logits, targets), F.cross_entropy(logits, labels, label_smoothing=epsilon)
+    )
 
 
 def test_unknown_smoothing_form_is_named():
@@ -98,10 +100,12 @@ def test_soft_cross_entropy_rejects_mismatched_shapes():
 
 def by_hand(z: list[float], r: list[float], p: list[float], t: float) -> tuple[float, float]:
     """One sample's hard cross-entropy and soft KL divergence × T², from the formulas, in Python floats."""
+
     def log_softmax(v):
         top = max(v)
         norm = top + math.log(sum(math.exp(x - top) for x in v))
         return [x - norm for x in v]
+
     log_teacher = log_softmax([x / t for x in r])
     log_student = log_softmax([x / t for x in z])
     hard = -sum(pi * lq for pi, lq in zip(p, log_softmax(z)))
@@ -109,20 +113,28 @@ def by_hand(z: list[float], r: list[float], p: list[float], t: float) -> tuple[f
     return hard, t * t * soft
 
 
-@pytest.mark.parametrize('temperature, weights, expected_weights', [
-    (20.0, 'gluoncv', (0.5, 0.5)), (20.0, 'paper', (1.0, 1.0)), (1.0, 'gluoncv', (0.5, 0.5)),
-    (4.0, (0.2, 0.8), (0.2, 0.8)), (20.0, (0.0, 1.0), (0.0, 1.0)),
-])
+@pytest.mark.parametrize(
+    'temperature, weights, expected_weights',
+    [
+        (20.0, 'gluoncv', (0.5, 0.5)),
+        (20.0, 'paper', (1.0, 1.0)),
+        (1.0, 'gluoncv', (0.5, 0.5)),
+        (4.0, (0.2, 0.8), (0.2, 0.8)),
+        (20.0, (0.0, 1.0), (0.0, 1.0)),
+    ],
+)
 def test_distillation_losses_are_the_formula_by_hand(temperature, weights, expected_weights):
     logits, labels = batch(n=4, k=6)
     teacher_logits, _ = batch(n=4, k=6, seed=1)
     targets = smooth_targets(labels, 6, 0.1)
-    parts = [by_hand(z, r, p, temperature) for z, r, p in zip(logits.tolist(), teacher_logits.tolist(),
-                                                                targets.tolist())]
+    parts = [
+        by_hand(z, r, p, temperature) for z, r, p in zip(logits.tolist(), teacher_logits.tolist(), targets.tolist())
+    ]
     losses = distillation_losses(logits, teacher_logits, targets, temperature, weights)
     assert losses['loss_cls'].item() == pytest.approx(expected_weights[0] * sum(h for h, _ in parts) / 4, rel=1e-5)
-    assert losses['loss_distill'].item() == pytest.approx(expected_weights[1] * sum(s for _, s in parts) / 4,
-                                                          rel=1e-4, abs=1e-6)
+    assert losses['loss_distill'].item() == pytest.approx(
+        expected_weights[1] * sum(s for _, s in parts) / 4, rel=1e-4, abs=1e-6
+    )
 
 
 def test_soft_part_is_zero_when_the_student_matches_the_teacher_and_has_the_cross_entropys_gradient():
@@ -161,11 +173,14 @@ def test_teacher_gets_no_gradient():
     assert student.grad is not None and student.grad.abs().sum() > 0
 
 
-@pytest.mark.parametrize('kwargs, message', [
-    (dict(temperature=0.0), 'temperature must be > 0, got 0.0'),
-    (dict(weights='hinton'), "distillation weights 'hinton': expected one of paper, gluoncv or a"),
-    (dict(weights=(-1.0, 1.0)), r'distillation weights must be >= 0, got \(-1.0, 1.0\)'),
-])
+@pytest.mark.parametrize(
+    'kwargs, message',
+    [
+        (dict(temperature=0.0), 'temperature must be > 0, got 0.0'),
+        (dict(weights='hinton'), "distillation weights 'hinton': expected one of paper, gluoncv or a"),
+        (dict(weights=(-1.0, 1.0)), r'distillation weights must be >= 0, got \(-1.0, 1.0\)'),
+    ],
+)
 def test_bad_distillation_arguments_are_one_line_errors(kwargs, message):
     logits, labels = batch()
     with pytest.raises(ValueError, match=message):

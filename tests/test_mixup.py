@@ -1,4 +1,5 @@
 """Mixup: the draws reproduced independently, the mixing formula, Beta statistics, composition with the losses."""
+
 import numpy as np
 import pytest
 import torch

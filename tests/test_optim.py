@@ -1,5 +1,6 @@
 """Optimiser tricks: AGC as timm computes it, on unscaled gradients; fp16/bf16 steps that match fp32 on a CPU; no
 bias decay; and the lr schedules and linear scaling rule of the paper, checked against their closed forms."""
+
 import math
 from collections import OrderedDict
 from pathlib import Path
@@ -12,12 +13,12 @@ from mmengine.config import Config
 from mmengine.logging import MessageHub
 from mmengine.optim import DefaultOptimWrapperConstructor
 from mmengine.runner import Runner
+from recipes import ROOT, lr_of_every_iteration, prepared_runner
 from timm.utils.agc import adaptive_clip_grad
 
 from backbones import ResNet
 from backbones.registry import OPTIM_WRAPPER_CONSTRUCTORS, OPTIM_WRAPPERS
 from cls.optim import AGC_CLIPPED_FRACTION, OptimWrapper
-from recipes import ROOT, lr_of_every_iteration, prepared_runner
 
 CLIPPING, EPS = 0.01, 1e-3
 AGC = dict(type='agc', clipping=CLIPPING, eps=EPS)
@@ -25,6 +26,7 @@ SGD_DECAY = dict(type='SGD', lr=0.1, momentum=0.9, weight_decay=1e-4)
 
 
 # AGC ------------------------------------------------------------------------------------------------------------------
+
 
 def last_agc_clipped_fraction() -> float:
     return MessageHub.get_current_instance().get_scalar(AGC_CLIPPED_FRACTION).current()
@@ -47,18 +49,20 @@ def param_with_grad_ratios(shape: tuple, ratios: list[float], zero_unit: int | N
 
 
 def test_agc_equals_timm_and_leaves_groups_marked_agc_false_alone():
-    body = [param_with_grad_ratios((4, 3, 3, 3), [3., 0.5, 10., 0.9], zero_unit=0),  # conv: 2 of 4 filters clipped
-            param_with_grad_ratios((5, 6), [1.5, 0.2, 4., 0.99, 1.01]),  # linear: 3 of 5 rows clipped
-            param_with_grad_ratios((4,), [2.]),  # a bias is one unit: clipped
-            param_with_grad_ratios((6,), [0.3])]  # not clipped
-    head = [param_with_grad_ratios((3, 6), [100.] * 3), param_with_grad_ratios((3,), [100.])]
+    body = [
+        param_with_grad_ratios((4, 3, 3, 3), [3.0, 0.5, 10.0, 0.9], zero_unit=0),  # conv: 2 of 4 filters clipped
+        param_with_grad_ratios((5, 6), [1.5, 0.2, 4.0, 0.99, 1.01]),  # linear: 3 of 5 rows clipped
+        param_with_grad_ratios((4,), [2.0]),  # a bias is one unit: clipped
+        param_with_grad_ratios((6,), [0.3]),
+    ]  # not clipped
+    head = [param_with_grad_ratios((3, 6), [100.0] * 3), param_with_grad_ratios((3,), [100.0])]
     reference = [nn.Parameter(p.detach().clone()) for p in body]
     for ref, p in zip(reference, body):
         ref.grad = p.grad.clone()
     adaptive_clip_grad(reference, clip_factor=CLIPPING, eps=EPS)
     head_grads = [p.grad.clone() for p in head]
 
-    optimizer = torch.optim.SGD([dict(params=body), dict(params=head, agc=False)], lr=0.)
+    optimizer = torch.optim.SGD([dict(params=body), dict(params=head, agc=False)], lr=0.0)
     OPTIM_WRAPPERS.build(dict(type='tricks.OptimWrapper', optimizer=optimizer, clip_grad=dict(AGC))).step()
 
     for p, ref in zip(body, reference):
@@ -70,12 +74,21 @@ def test_agc_equals_timm_and_leaves_groups_marked_agc_false_alone():
 
 # AMP ------------------------------------------------------------------------------------------------------------------
 
+
 def sgd_step(wrapper_type: str, **wrapper_cfg) -> tuple[list[torch.Tensor], OptimWrapper]:
     """One SGD update of the same small conv net on the same batch: (parameter deltas, wrapper)."""
     torch.manual_seed(0)
-    net = nn.Sequential(nn.Conv2d(3, 32, 3, padding=1, bias=False), nn.BatchNorm2d(32), nn.ReLU(),
-                        nn.Conv2d(32, 32, 3, stride=2, padding=1, bias=False), nn.BatchNorm2d(32), nn.ReLU(),
-                        nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(32, 10))
+    net = nn.Sequential(
+        nn.Conv2d(3, 32, 3, padding=1, bias=False),
+        nn.BatchNorm2d(32),
+        nn.ReLU(),
+        nn.Conv2d(32, 32, 3, stride=2, padding=1, bias=False),
+        nn.BatchNorm2d(32),
+        nn.ReLU(),
+        nn.AdaptiveAvgPool2d(1),
+        nn.Flatten(),
+        nn.Linear(32, 10),
+    )
     images, labels = torch.randn(16, 3, 16, 16), torch.randint(10, (16,))
     before = [p.detach().clone() for p in net.parameters()]
     optimizer = torch.optim.SGD(net.parameters(), lr=0.1, momentum=0.9)
@@ -107,9 +120,10 @@ def test_mixed_precision_step_matches_fp32(dtype, tolerance):
 
 
 def test_fp16_loss_scaler_state_round_trips_through_state_dict():
-    _, trained = sgd_step('tricks.AmpOptimWrapper', dtype='float16',
-                          loss_scale=dict(init_scale=2. ** 10, growth_interval=1))
-    assert trained.loss_scaler.get_scale() == 2. ** 11  # one finite step, so dynamic scaling doubled it
+    _, trained = sgd_step(
+        'tricks.AmpOptimWrapper', dtype='float16', loss_scale=dict(init_scale=2.0**10, growth_interval=1)
+    )
+    assert trained.loss_scaler.get_scale() == 2.0**11  # one finite step, so dynamic scaling doubled it
     _, fresh = sgd_step('tricks.AmpOptimWrapper', dtype='float16')
     assert fresh.loss_scaler.state_dict() != trained.loss_scaler.state_dict()
     fresh.load_state_dict(trained.state_dict())
@@ -130,12 +144,17 @@ def test_agc_under_fp16_clips_the_unscaled_gradients_like_fp32():
 
 # No bias decay --------------------------------------------------------------------------------------------------------
 
+
 def test_no_bias_decay_on_resnet18_and_head_flagged_agc_false():
     model = nn.Sequential(OrderedDict(backbone=ResNet(depth=18, base_channels=8), head=nn.Linear(64, 10)))
-    paramwise_cfg = dict(norm_decay_mult=0., bias_decay_mult=0., custom_keys={'head': dict(agc=False)})
-    wrapper = OPTIM_WRAPPER_CONSTRUCTORS.build(dict(
-        type='tricks.ParamwiseOptimWrapperConstructor', optim_wrapper_cfg=dict(optimizer=SGD_DECAY),
-        paramwise_cfg=paramwise_cfg))(model)
+    paramwise_cfg = dict(norm_decay_mult=0.0, bias_decay_mult=0.0, custom_keys={'head': dict(agc=False)})
+    wrapper = OPTIM_WRAPPER_CONSTRUCTORS.build(
+        dict(
+            type='tricks.ParamwiseOptimWrapperConstructor',
+            optim_wrapper_cfg=dict(optimizer=SGD_DECAY),
+            paramwise_cfg=paramwise_cfg,
+        )
+    )(model)
 
     names = {param: name for name, param in model.named_parameters()}
     groups = {names[group['params'][0]]: group for group in wrapper.optimizer.param_groups}
@@ -160,7 +179,10 @@ def test_no_bias_decay_on_resnet18_and_head_flagged_agc_false():
 
 ITERS_PER_EPOCH = 4
 SCALES = {  # scale: (epochs, mixup epochs, warmup epochs, lr per 256 images)
-    'imagenet': (120, 200, 5, 0.1), 'demo': (30, 50, 5, 0.2), 'cifar10': (14, 24, 2, 0.1)}
+    'imagenet': (120, 200, 5, 0.1),
+    'demo': (30, 50, 5, 0.2),
+    'cifar10': (14, 24, 2, 0.1),
+}
 RECIPES = sorted(p for p in (ROOT / 'configs/cls').rglob('*.py') if '_base_' not in p.parts)
 
 
@@ -170,6 +192,8 @@ def expected_schedule(path: Path) -> tuple[str, int, int, float]:
     if name == 'nfnet_f0_agc':  # the NFNet paper: 360 epochs, 5 warmup, lr 0.1 × 4096/256 set by hand
         return 'warmup_cosine', 360, 5, 1.6
     epochs, mixup_epochs, warmup, lr_per_256 = SCALES[scale]
+    if name == 'resnet18d_teacher':  # the demo's teacher: its student's recipe, 2.5× as long (README)
+        epochs = int(epochs * 2.5)
     kind = 'step' if name.endswith('_standard') else 'warmup_step' if name.endswith('_efficient') else 'warmup_cosine'
     batch = Config.fromfile(str(path)).train_dataloader.batch_size
     return kind, mixup_epochs if 'mixup' in name else epochs, warmup, lr_per_256 * batch / 256
@@ -190,13 +214,15 @@ def test_every_recipe_trains_with_its_closed_form_schedule(config, tmp_path):
     kind, epochs, warmup_epochs, peak = expected_schedule(config)
     lrs = lr_of_every_iteration(prepared_runner(config, tmp_path, ITERS_PER_EPOCH))
     assert len(lrs) == epochs * ITERS_PER_EPOCH
-    assert lrs == pytest.approx([closed_form(kind, epochs, warmup_epochs, peak, i) for i in range(len(lrs))],
-                                rel=1e-9, abs=1e-12)
+    assert lrs == pytest.approx(
+        [closed_form(kind, epochs, warmup_epochs, peak, i) for i in range(len(lrs))], rel=1e-9, abs=1e-12
+    )
 
 
 def test_warmup_then_cosine_at_landmarks_and_paper_warmup(tmp_path):
-    lrs = lr_of_every_iteration(prepared_runner(ROOT / 'configs/cls/demo/resnet18d_cosine.py', tmp_path,
-                                                ITERS_PER_EPOCH))
+    lrs = lr_of_every_iteration(
+        prepared_runner(ROOT / 'configs/cls/demo/resnet18d_cosine.py', tmp_path, ITERS_PER_EPOCH)
+    )
     peak, m = 0.05, 5 * ITERS_PER_EPOCH  # lr 0.05 at the demo's batch of 64
     cosine_iters = len(lrs) - m
     assert lrs[0] == pytest.approx(1e-3 * peak)
@@ -210,12 +236,18 @@ def test_warmup_then_cosine_at_landmarks_and_paper_warmup(tmp_path):
 @pytest.mark.parametrize('batch_size', [64, 1024])
 def test_auto_scale_lr_is_linear_in_batch_size(tmp_path, batch_size):
     runner = Runner(
-        model=nn.Linear(4, 2), work_dir=str(tmp_path), experiment_name=f'scale_lr_{batch_size}',
+        model=nn.Linear(4, 2),
+        work_dir=str(tmp_path),
+        experiment_name=f'scale_lr_{batch_size}',
         train_dataloader=dict(dataset=[], batch_size=batch_size, sampler=dict(type='DefaultSampler')),
         train_cfg=dict(by_epoch=True, max_epochs=1),
-        optim_wrapper=dict(constructor='tricks.ParamwiseOptimWrapperConstructor', optimizer=SGD_DECAY,
-                           paramwise_cfg=dict(bias_decay_mult=0.)),
-        auto_scale_lr=dict(base_batch_size=256, enable=True))
+        optim_wrapper=dict(
+            constructor='tricks.ParamwiseOptimWrapperConstructor',
+            optimizer=SGD_DECAY,
+            paramwise_cfg=dict(bias_decay_mult=0.0),
+        ),
+        auto_scale_lr=dict(base_batch_size=256, enable=True),
+    )
     wrapper = runner.build_optim_wrapper(runner.optim_wrapper)
     runner.scale_lr(wrapper, runner.auto_scale_lr)
     assert [group['lr'] for group in wrapper.optimizer.param_groups] == pytest.approx([0.1 * batch_size / 256] * 2)

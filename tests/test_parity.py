@@ -1,4 +1,5 @@
-"""Our ResNet against implementations we did not write: timm (b, c, d) and mmdet (a), and against the paper's Table 5."""
+"""Our ResNet against implementations we did not write (timm for b, c, d; mmdet for a) and the paper's Table 5."""
+
 import pytest
 import timm
 import torch
@@ -23,11 +24,20 @@ def randomise(model: torch.nn.Module, seed: int = 0) -> torch.nn.Module:
 # Odd sizes make every stride-2 layer round: the D shortcut's 2×2 average pool then takes its `ceil_mode` path, whose
 # last window holds one row or column of real pixels (count_include_pad=False), as timm's `downsample_avg` does.
 @pytest.mark.parametrize('size', [96, 97, 75])
-@pytest.mark.parametrize('timm_name, depth, variant', [
-    ('resnet50', 50, 'b'), ('resnet50c', 50, 'c'), ('resnet50d', 50, 'd'), ('resnet18', 18, 'b'),
-    ('resnet18d', 18, 'd'), ('resnet26', 26, 'b'), ('resnet26d', 26, 'd'), ('resnet34', 34, 'b'),
-    ('resnet152d', 152, 'd'),
-])
+@pytest.mark.parametrize(
+    'timm_name, depth, variant',
+    [
+        ('resnet50', 50, 'b'),
+        ('resnet50c', 50, 'c'),
+        ('resnet50d', 50, 'd'),
+        ('resnet18', 18, 'b'),
+        ('resnet18d', 18, 'd'),
+        ('resnet26', 26, 'b'),
+        ('resnet26d', 26, 'd'),
+        ('resnet34', 34, 'b'),
+        ('resnet152d', 152, 'd'),
+    ],
+)
 def test_same_outputs_as_timm_with_copied_weights(timm_name, depth, variant, size):
     reference = randomise(timm.create_model(timm_name, pretrained=False))
     ours = ResNet(depth, variant).eval()
@@ -43,6 +53,7 @@ def test_same_outputs_as_timm_with_copied_weights(timm_name, depth, variant, siz
 @pytest.mark.parametrize('size', [96, 97])
 def test_variant_a_matches_mmdet_caffe_style(size):
     from mmdet.models.backbones import ResNet as MMDetResNet
+
     reference = randomise(MMDetResNet(depth=50, style='caffe', init_cfg=None))
     ours = ResNet(50, 'a').eval()
     ours.load_state_dict(reference.state_dict(), strict=True)

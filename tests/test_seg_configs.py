@@ -1,5 +1,6 @@
 """The segmentation configs (configs/seg): every ladder row builds our backbone through mmseg, its pretrained weights
 arrive unchanged, and the demo trains and tests end to end through engine/cli.py on a tiny generated ADE-format set."""
+
 import math
 import re
 from pathlib import Path
@@ -7,23 +8,27 @@ from pathlib import Path
 import pytest
 import torch
 from mmengine.config import Config
+from recipes import ROOT, fake_export
+from toolkits import build_in_toolkit
 
 import backbones
 from backbones.errors import CheckpointError
 from datagen.demo_world import SEG_CLASSES, generate
 from engine.cli import main
 from engine.hooks import check_backbone_weights
-from recipes import ROOT, fake_export
-from toolkits import build_in_toolkit
 
 SEG = ROOT / 'configs' / 'seg'
 CONFIGS = sorted(p for p in SEG.rglob('*.py') if '_base_' not in p.parts)
 DEMO_BASE = SEG / '_base_' / 'demo.py'
 DEMO_CLS = ROOT / 'configs/cls/demo/resnet18d_cosine_ls.py'
 
-pytestmark = [pytest.mark.usefixtures('one_thread'),
-              pytest.mark.filterwarnings('ignore:``build_loss`` would be deprecated:UserWarning',
-                                         'ignore:Default ``avg_non_ignore`` is False:UserWarning')]
+pytestmark = [
+    pytest.mark.usefixtures('one_thread'),
+    pytest.mark.filterwarnings(
+        'ignore:``build_loss`` would be deprecated:UserWarning',
+        'ignore:Default ``avg_non_ignore`` is False:UserWarning',
+    ),
+]
 
 
 def build(cfg_model):
@@ -39,11 +44,19 @@ def conv3x3(block) -> torch.nn.Conv2d:
 def test_every_seg_config_is_covered():
     names = {str(p.relative_to(SEG)) for p in CONFIGS}
     assert names == {
-        'demo/random_init.py', 'demo/resnet18b_standard.py', 'demo/resnet18d_cosine_ls.py',
+        'demo/random_init.py',
+        'demo/resnet18b_standard.py',
+        'demo/resnet18d_cosine_ls.py',
         'demo/resnet18d_cosine_ls_distill_mixup.py',
-        'ade20k/nfnet_f0.py', 'ade20k/resnet50b_standard.py', 'ade20k/resnet50d_efficient.py',
-        'ade20k/resnet50d_cosine.py', 'ade20k/resnet50d_cosine_ls.py', 'ade20k/resnet50d_cosine_ls_distill.py',
-        'ade20k/resnet50d_cosine_ls_mixup.py', 'ade20k/resnet50d_cosine_ls_distill_mixup.py'}
+        'ade20k/nfnet_f0.py',
+        'ade20k/resnet50b_standard.py',
+        'ade20k/resnet50d_efficient.py',
+        'ade20k/resnet50d_cosine.py',
+        'ade20k/resnet50d_cosine_ls.py',
+        'ade20k/resnet50d_cosine_ls_distill.py',
+        'ade20k/resnet50d_cosine_ls_mixup.py',
+        'ade20k/resnet50d_cosine_ls_distill_mixup.py',
+    }
 
 
 @pytest.mark.parametrize('path', CONFIGS, ids=lambda p: str(p.relative_to(SEG)))
@@ -59,8 +72,13 @@ def test_config_builds_our_backbone_through_mmseg(path: Path, tmp_path: Path):
     if name == 'random_init':
         assert backbone_cfg.type == 'tricks.ResNet' and backbone_cfg.get('init_cfg') is None
     else:
-        recipe = ROOT / 'configs' / 'cls' / {'demo': 'demo', 'ade20k': 'imagenet'}[ladder] / \
-            f'{ {"nfnet_f0": "nfnet_f0_agc"}.get(name, name) }.py'
+        recipe = (
+            ROOT
+            / 'configs'
+            / 'cls'
+            / {'demo': 'demo', 'ade20k': 'imagenet'}[ladder]
+            / f'{ {"nfnet_f0": "nfnet_f0_agc"}.get(name, name) }.py'
+        )
         assert backbone_cfg.type == 'tricks.ExportedBackbone'
         assert backbone_cfg.checkpoint == f'work_dirs/cls/{recipe.parent.name}/{recipe.stem}/backbone.pth'
         assert not {'depth', 'variant', 'arch', 'base_channels', 'init_cfg'} & set(backbone_cfg)
@@ -117,6 +135,7 @@ def test_demo_pretrained_backbone_reaches_the_segmentor_unchanged(tmp_path: Path
 # --------------------------------------------------------------------------------------------------------------------
 # End to end through engine/cli.py
 
+
 @pytest.fixture(scope='module')
 def tiny_ade(tmp_path_factory) -> str:
     out = tmp_path_factory.mktemp('world')
@@ -126,10 +145,17 @@ def tiny_ade(tmp_path_factory) -> str:
 
 
 # Two iterations, a validation at the end, no worker processes.
-FAST = ['train_cfg.max_iters=2', 'train_cfg.val_interval=2', 'default_hooks.logger.interval=1',
-        'train_dataloader.num_workers=0', 'train_dataloader.persistent_workers=False',
-        'val_dataloader.num_workers=0', 'val_dataloader.persistent_workers=False',
-        'test_dataloader.num_workers=0', 'test_dataloader.persistent_workers=False']
+FAST = [
+    'train_cfg.max_iters=2',
+    'train_cfg.val_interval=2',
+    'default_hooks.logger.interval=1',
+    'train_dataloader.num_workers=0',
+    'train_dataloader.persistent_workers=False',
+    'val_dataloader.num_workers=0',
+    'val_dataloader.persistent_workers=False',
+    'test_dataloader.num_workers=0',
+    'test_dataloader.persistent_workers=False',
+]
 
 
 def log_text(work_dir: Path) -> str:
@@ -147,8 +173,9 @@ def test_demo_trains_and_tests_through_cli(row: str, tiny_ade: str, tmp_path: Pa
         checkpoint = fake_export(DEMO_CLS, tmp_path / 'backbone.pth')
         options.append(f'model.backbone.checkpoint={checkpoint}')
 
-    runner = main('seg', 'train', [config, '--work-dir', str(work_dir), '--data-root', tiny_ade,
-                                   '--cfg-options', *options])
+    runner = main(
+        'seg', 'train', [config, '--work-dir', str(work_dir), '--data-root', tiny_ade, '--cfg-options', *options]
+    )
     assert runner.iter == 2
     hub = runner.message_hub
     losses = {k: hub.get_scalar(f'train/{k}').current() for k in ('loss', 'decode.loss_ce', 'aux.loss_ce')}
@@ -164,8 +191,21 @@ def test_demo_trains_and_tests_through_cli(row: str, tiny_ade: str, tmp_path: Pa
     assert checkpoint_path.is_file()
 
     test_dir = tmp_path / 'test'
-    runner = main('seg', 'test', [config, str(checkpoint_path), '--work-dir', str(test_dir), '--data-root', tiny_ade,
-                                  '--cfg-options', *FAST[-2:], *options[len(FAST):]])
+    runner = main(
+        'seg',
+        'test',
+        [
+            config,
+            str(checkpoint_path),
+            '--work-dir',
+            str(test_dir),
+            '--data-root',
+            tiny_ade,
+            '--cfg-options',
+            *FAST[-2:],
+            *options[len(FAST) :],
+        ],
+    )
     saved_state = torch.load(checkpoint_path, weights_only=True)['state_dict']
     assert all(torch.equal(v, saved_state[k]) for k, v in runner.model.state_dict().items())  # the trained weights
     metrics = {k: runner.message_hub.get_scalar(f'test/{k}').current() for k in ('aAcc', 'mIoU')}

@@ -1,5 +1,6 @@
 """tools/train_cls.py and tools/test_cls.py end to end on the embedded world: a short run learns, its checkpoint carries
 the trick card and is plain data, and the test tool reproduces the validation accuracy."""
+
 from pathlib import Path
 
 import pytest
@@ -21,8 +22,19 @@ def trained(tmp_path_factory):
     root = tmp_path_factory.mktemp('demo')
     generate(root, seed=0, scenes_train=600, scenes_val=200, image_size=96)
     work_dir = root / 'work'
-    runner = main('cls', 'train', [CONFIG, '--work-dir', str(work_dir), '--data-root', str(root / 'cls'),
-                                   '--cfg-options', f'train_cfg.max_epochs={EPOCHS}'])
+    runner = main(
+        'cls',
+        'train',
+        [
+            CONFIG,
+            '--work-dir',
+            str(work_dir),
+            '--data-root',
+            str(root / 'cls'),
+            '--cfg-options',
+            f'train_cfg.max_epochs={EPOCHS}',
+        ],
+    )
     return root, work_dir, runner
 
 
@@ -36,8 +48,9 @@ def test_checkpoint_is_plain_data_with_the_trick_card(trained):
     _, work_dir, _ = trained
     checkpoint = torch.load(work_dir / f'epoch_{EPOCHS}.pth', weights_only=True)
     card = checkpoint['meta']['trick_card']
-    assert card['backbone']['config'] == dict(type='tricks.ResNet', depth=18, variant='d', in_channels=3,
-                                              base_channels=16, stem_channels=16)
+    assert card['backbone']['config'] == dict(
+        type='tricks.ResNet', depth=18, variant='d', in_channels=3, base_channels=16, stem_channels=16
+    )
     assert card['label_smoothing'] == 0.1 and [s['type'] for s in card['schedule']] == ['LinearLR', 'CosineAnnealingLR']
     assert card['backbone']['zero_gamma'] and card['no_bias_decay'] and card['epochs'] == EPOCHS
     assert card['amp'] == 'bfloat16'  # the device default on CPU, as the run really used it
@@ -47,8 +60,18 @@ def test_checkpoint_is_plain_data_with_the_trick_card(trained):
 def test_test_tool_reproduces_the_last_validation(trained):
     root, work_dir, runner = trained
     last_val = runner.message_hub.get_scalar('val/top1').current()
-    tested = main('cls', 'test', [CONFIG, str(work_dir / f'epoch_{EPOCHS}.pth'), '--work-dir', str(work_dir / 'test'),
-                                  '--data-root', str(root / 'cls')])
+    tested = main(
+        'cls',
+        'test',
+        [
+            CONFIG,
+            str(work_dir / f'epoch_{EPOCHS}.pth'),
+            '--work-dir',
+            str(work_dir / 'test'),
+            '--data-root',
+            str(root / 'cls'),
+        ],
+    )
     assert tested.message_hub.get_scalar('test/top1').current() == pytest.approx(last_val, abs=1e-6)
 
 
@@ -66,8 +89,9 @@ def test_cli_defaults_and_resume():
 
 def test_data_root_reaches_every_dataset():
     cfg = load_config_for(['configs/cls/demo/resnet18b_standard.py', '--data-root', '/elsewhere'])
-    assert {cfg[k].dataset.data_root for k in ('train_dataloader', 'val_dataloader', 'test_dataloader')} == \
-        {'/elsewhere'}
+    assert {cfg[k].dataset.data_root for k in ('train_dataloader', 'val_dataloader', 'test_dataloader')} == {
+        '/elsewhere'
+    }
 
 
 def load_config_for(argv):
@@ -77,6 +101,7 @@ def load_config_for(argv):
 def test_exported_backbone_loads_through_pretrained_init_cfg(trained, tmp_path):
     from backbones import build_backbone
     from backbones.checkpoint import export_backbone, load_checkpoint
+
     _, work_dir, runner = trained
     export_backbone(str(work_dir / f'epoch_{EPOCHS}.pth'), str(tmp_path))
     assert sorted(p.name for p in tmp_path.iterdir()) == ['backbone.pth', 'backbone.safetensors']  # no temp files
@@ -84,8 +109,11 @@ def test_exported_backbone_loads_through_pretrained_init_cfg(trained, tmp_path):
     assert meta['backbone'] == meta['trick_card']['backbone']['config'] == runner.model.backbone.arch_config()
     trained_backbone = runner.model.backbone.state_dict()
     for suffix in ('pth', 'safetensors'):
-        backbone = build_backbone('resnet18d', base_channels=16, init_cfg=dict(
-            type='Pretrained', checkpoint=str(tmp_path / f'backbone.{suffix}')))
+        backbone = build_backbone(
+            'resnet18d',
+            base_channels=16,
+            init_cfg=dict(type='Pretrained', checkpoint=str(tmp_path / f'backbone.{suffix}')),
+        )
         backbone.init_weights()
         for key, value in backbone.state_dict().items():
             torch.testing.assert_close(value, trained_backbone[key], msg=key)

@@ -8,13 +8,14 @@ batch: the losses must be finite and the step must move the backbone's parameter
 
 mmdet and mmseg are imported by this module only, never by `backbones` (checked in a clean interpreter at the end).
 """
+
 import importlib
 import math
 import subprocess
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import pytest
 import torch
@@ -22,19 +23,23 @@ import torch.nn as nn
 from mmengine.config import Config
 from mmengine.optim import OptimWrapper
 from mmengine.structures import InstanceData, PixelData
+from toolkits import build_in_toolkit
 from torch.nn.modules.batchnorm import _BatchNorm
 
 import backbones
-from toolkits import build_in_toolkit
 
-SIZE = 64          # px; FCN-D8 gives 8x8 features, Faster R-CNN's FPN still has a 1x1 P6 (stride 64)
+SIZE = 64  # px; FCN-D8 gives 8x8 features, Faster R-CNN's FPN still has a 1x1 P6 (stride 64)
 BATCH = 2
 IGNORE_INDEX = 255  # mmseg's ignore index (and the preprocessor's seg_pad_val)
 
 # Noise of the stock FCN config's loss (mmseg's own deprecations), not of our backbones.
-pytestmark = [pytest.mark.usefixtures('one_thread'),
-              pytest.mark.filterwarnings('ignore:``build_loss`` would be deprecated:UserWarning',
-                                         'ignore:Default ``avg_non_ignore`` is False:UserWarning')]
+pytestmark = [
+    pytest.mark.usefixtures('one_thread'),
+    pytest.mark.filterwarnings(
+        'ignore:``build_loss`` would be deprecated:UserWarning',
+        'ignore:Default ``avg_non_ignore`` is False:UserWarning',
+    ),
+]
 
 HEADER = """\
 _base_ = {base!r}
@@ -66,43 +71,60 @@ model = dict(
 # --------------------------------------------------------------------------------------------------------------------
 # The two toolkits: stock base, config body, model type, ground truth, losses
 
+
 def add_boxes(sample, generator: torch.Generator, num_boxes: int = 2, num_classes: int = 20) -> None:
     """Random VOC-class boxes, a quarter to a half of the image side, inside the image."""
     wh = torch.randint(SIZE // 4, SIZE // 2 + 1, (num_boxes, 2), generator=generator).float()
     xy = (torch.rand(num_boxes, 2, generator=generator) * (SIZE - wh)).floor()
-    sample.gt_instances = InstanceData(bboxes=torch.cat([xy, xy + wh], dim=1),
-                                       labels=torch.randint(0, num_classes, (num_boxes,), generator=generator))
+    sample.gt_instances = InstanceData(
+        bboxes=torch.cat([xy, xy + wh], dim=1), labels=torch.randint(0, num_classes, (num_boxes,), generator=generator)
+    )
 
 
 def add_label_map(sample, generator: torch.Generator, num_classes: int = 150) -> None:
     """A random ADE20K label map whose top rows are IGNORE_INDEX."""
     labels = torch.randint(0, num_classes, (1, SIZE, SIZE), generator=generator)
-    labels[:, :SIZE // 8] = IGNORE_INDEX
+    labels[:, : SIZE // 8] = IGNORE_INDEX
     sample.gt_sem_seg = PixelData(data=labels)
 
 
 @dataclass(frozen=True)
 class Toolkit:
-    package: str            # 'mmdet' or 'mmseg'
-    base: str               # the stock config the test config inherits
-    body: str               # config text after HEADER; {backbone} and {size} are filled in
-    model_type: str         # what the stock config builds
-    sample_class: str       # <package>.structures.<sample_class>
-    add_targets: Callable   # (data sample, generator) -> None: adds the ground truth
-    losses: tuple           # loss keys the step must log (besides 'loss')
+    package: str  # 'mmdet' or 'mmseg'
+    base: str  # the stock config the test config inherits
+    body: str  # config text after HEADER; {backbone} and {size} are filled in
+    model_type: str  # what the stock config builds
+    sample_class: str  # <package>.structures.<sample_class>
+    add_targets: Callable  # (data sample, generator) -> None: adds the ground truth
+    losses: tuple  # loss keys the step must log (besides 'loss')
 
     def data_sample(self, **metainfo):
         return getattr(importlib.import_module(f'{self.package}.structures'), self.sample_class)(metainfo=metainfo)
 
 
-DET = Toolkit('mmdet', 'mmdet::pascal_voc/faster-rcnn_r50_fpn_1x_voc0712.py', DET_BODY, 'FasterRCNN',
-              'DetDataSample', add_boxes, ('loss_rpn_cls', 'loss_rpn_bbox', 'loss_cls', 'loss_bbox'))
-SEG = Toolkit('mmseg', 'mmseg::fcn/fcn_r50-d8_4xb4-80k_ade20k-512x512.py', SEG_BODY, 'EncoderDecoder',
-              'SegDataSample', add_label_map, ('decode.loss_ce', 'aux.loss_ce'))
+DET = Toolkit(
+    'mmdet',
+    'mmdet::pascal_voc/faster-rcnn_r50_fpn_1x_voc0712.py',
+    DET_BODY,
+    'FasterRCNN',
+    'DetDataSample',
+    add_boxes,
+    ('loss_rpn_cls', 'loss_rpn_bbox', 'loss_cls', 'loss_bbox'),
+)
+SEG = Toolkit(
+    'mmseg',
+    'mmseg::fcn/fcn_r50-d8_4xb4-80k_ade20k-512x512.py',
+    SEG_BODY,
+    'EncoderDecoder',
+    'SegDataSample',
+    add_label_map,
+    ('decode.loss_ce', 'aux.loss_ce'),
+)
 
 
 # --------------------------------------------------------------------------------------------------------------------
 # Shared helpers
+
 
 def load_config(tmp_path: Path, toolkit: Toolkit, backbone: str) -> Config:
     """Write the case's config next to nothing but its stock base and load it as the tools do."""
@@ -122,9 +144,16 @@ def tiny_batch(toolkit: Toolkit, generator: torch.Generator) -> dict:
     inputs, samples = [], []
     for i in range(BATCH):
         inputs.append(torch.randint(0, 256, (3, SIZE, SIZE), dtype=torch.uint8, generator=generator))
-        sample = toolkit.data_sample(img_id=i, img_path=f'tiny_{i}.jpg', ori_shape=(SIZE, SIZE),
-                                     img_shape=(SIZE, SIZE), pad_shape=(SIZE, SIZE), scale_factor=(1.0, 1.0),
-                                     flip=False, flip_direction=None)
+        sample = toolkit.data_sample(
+            img_id=i,
+            img_path=f'tiny_{i}.jpg',
+            ori_shape=(SIZE, SIZE),
+            img_shape=(SIZE, SIZE),
+            pad_shape=(SIZE, SIZE),
+            scale_factor=(1.0, 1.0),
+            flip=False,
+            flip_direction=None,
+        )
         toolkit.add_targets(sample, generator)
         samples.append(sample)
     return dict(inputs=inputs, data_samples=samples)
@@ -159,6 +188,7 @@ def backbone_part(name: str) -> str:
 # --------------------------------------------------------------------------------------------------------------------
 # Structural checks of what the inherited keys and the variant mean (run on the model after the step, in train mode)
 
+
 def resnet_b(backbone):
     assert backbone.variant == 'b' and not hasattr(backbone, 'stem') and backbone.conv1.kernel_size == (7, 7)
     block = backbone.layer2[0]  # the stride sits in the 3x3, the shortcut is a strided 1x1 conv
@@ -189,42 +219,81 @@ def dilated_d8(backbone):
 @dataclass
 class Case:
     toolkit: Toolkit
-    backbone: str                       # the config's backbone dict, as config text
-    cls: type                           # the class cfg.model.backbone must build
-    reductions: tuple                   # input size / output size of each backbone output
+    backbone: str  # the config's backbone dict, as config text
+    cls: type  # the class cfg.model.backbone must build
+    reductions: tuple  # input size / output size of each backbone output
     inherited: dict = field(default_factory=dict)  # backbone settings the config takes from the stock base
-    frozen: tuple = ()                  # parts (see backbone_part) frozen by the base's frozen_stages
-    checks: tuple = ()                  # structural checks of the built backbone
-    every_param_moves: bool = True      # False for NF-nets: see test_stock_config_trains_with_our_backbone
+    frozen: tuple = ()  # parts (see backbone_part) frozen by the base's frozen_stages
+    checks: tuple = ()  # structural checks of the built backbone
+    every_param_moves: bool = True  # False for NF-nets: see test_stock_config_trains_with_our_backbone
 
 
 DET_RESNET_KEYS = dict(depth=50, out_indices=(0, 1, 2, 3), frozen_stages=1, norm_eval=True)
 CASES = [
-    pytest.param(Case(DET, "dict(type='tricks.ResNet', variant='b', init_cfg=None)", backbones.ResNet,
-                      (4, 8, 16, 32), inherited=DET_RESNET_KEYS,
-                      frozen=('stem', 'layer1'), checks=(resnet_b, norm_eval)),
-                 id='faster_rcnn-resnet50b'),
-    pytest.param(Case(DET, "dict(type='tricks.ResNet', variant='d', init_cfg=None)", backbones.ResNet,
-                      (4, 8, 16, 32), inherited=DET_RESNET_KEYS,
-                      frozen=('stem', 'layer1'), checks=(resnet_d, norm_eval)),
-                 id='faster_rcnn-resnet50d'),
+    pytest.param(
+        Case(
+            DET,
+            "dict(type='tricks.ResNet', variant='b', init_cfg=None)",
+            backbones.ResNet,
+            (4, 8, 16, 32),
+            inherited=DET_RESNET_KEYS,
+            frozen=('stem', 'layer1'),
+            checks=(resnet_b, norm_eval),
+        ),
+        id='faster_rcnn-resnet50b',
+    ),
+    pytest.param(
+        Case(
+            DET,
+            "dict(type='tricks.ResNet', variant='d', init_cfg=None)",
+            backbones.ResNet,
+            (4, 8, 16, 32),
+            inherited=DET_RESNET_KEYS,
+            frozen=('stem', 'layer1'),
+            checks=(resnet_d, norm_eval),
+        ),
+        id='faster_rcnn-resnet50d',
+    ),
     # Another class: `_delete_` drops the base's ResNet-only keys (depth, style, norm_eval, frozen_stages, ...).
-    pytest.param(Case(DET, "dict(_delete_=True, type='tricks.NFNet', arch='nf_resnet50', init_cfg=None)",
-                      backbones.NFNet, (4, 8, 16, 32), every_param_moves=False),
-                 id='faster_rcnn-nf_resnet50'),
-    pytest.param(Case(SEG, "dict(type='tricks.ResNet', variant='d', norm_cfg=norm_cfg)", backbones.ResNet,
-                      (4, 8, 8, 8), inherited=dict(depth=50, strides=(1, 2, 1, 1), dilations=(1, 1, 2, 4),
-                                     contract_dilation=True, norm_eval=False),
-                      checks=(resnet_d, dilated_d8)),
-                 id='fcn-resnet50d_d8'),
-    pytest.param(Case(SEG, "dict(_delete_=True, type='tricks.NFNet', arch='nf_resnet50', output_stride=8)",
-                      backbones.NFNet, (4, 8, 8, 8), every_param_moves=False),
-                 id='fcn-nf_resnet50_os8'),
+    pytest.param(
+        Case(
+            DET,
+            "dict(_delete_=True, type='tricks.NFNet', arch='nf_resnet50', init_cfg=None)",
+            backbones.NFNet,
+            (4, 8, 16, 32),
+            every_param_moves=False,
+        ),
+        id='faster_rcnn-nf_resnet50',
+    ),
+    pytest.param(
+        Case(
+            SEG,
+            "dict(type='tricks.ResNet', variant='d', norm_cfg=norm_cfg)",
+            backbones.ResNet,
+            (4, 8, 8, 8),
+            inherited=dict(
+                depth=50, strides=(1, 2, 1, 1), dilations=(1, 1, 2, 4), contract_dilation=True, norm_eval=False
+            ),
+            checks=(resnet_d, dilated_d8),
+        ),
+        id='fcn-resnet50d_d8',
+    ),
+    pytest.param(
+        Case(
+            SEG,
+            "dict(_delete_=True, type='tricks.NFNet', arch='nf_resnet50', output_stride=8)",
+            backbones.NFNet,
+            (4, 8, 8, 8),
+            every_param_moves=False,
+        ),
+        id='fcn-nf_resnet50_os8',
+    ),
 ]
 
 
 # --------------------------------------------------------------------------------------------------------------------
 # Tests
+
 
 @pytest.mark.parametrize('case', CASES)
 def test_stock_config_trains_with_our_backbone(case: Case, tmp_path: Path):
@@ -257,8 +326,9 @@ def test_stock_config_trains_with_our_backbone(case: Case, tmp_path: Path):
     assert losses['loss'] > 0
 
     # One output per stage at the expected strides (output stride 8 for FCN's D8).
-    assert [tuple(s) for s in shapes] == [(BATCH, c, SIZE // r, SIZE // r)
-                                          for c, r in zip(backbone.out_channels, case.reductions)]
+    assert [tuple(s) for s in shapes] == [
+        (BATCH, c, SIZE // r, SIZE // r) for c, r in zip(backbone.out_channels, case.reductions)
+    ]
     for check in case.checks:
         check(backbone)
 
@@ -277,8 +347,10 @@ def test_stock_config_trains_with_our_backbone(case: Case, tmp_path: Path):
 
 
 def test_backbones_and_cls_import_without_mmcv_mmdet_mmseg():
-    code = ("import sys, backbones, cls; "
-            "loaded = sorted(m for m in sys.modules if m.split('.')[0] in ('mmcv', 'mmdet', 'mmseg')); "
-            "assert not loaded, loaded")
+    code = (
+        'import sys, backbones, cls; '
+        "loaded = sorted(m for m in sys.modules if m.split('.')[0] in ('mmcv', 'mmdet', 'mmseg')); "
+        'assert not loaded, loaded'
+    )
     result = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr[-2000:]

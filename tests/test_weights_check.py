@@ -1,4 +1,5 @@
 """The pretrained backbone really arrives, or the run stops before training with a line naming the keys."""
+
 import logging
 from types import SimpleNamespace
 
@@ -74,8 +75,9 @@ def test_other_architecture_is_named(exported):
 
 def test_resumed_run_and_random_init_are_not_checked(exported):
     _, path = exported
-    run_hook(build_backbone('resnet18d', base_channels=8, init_cfg=dict(type='Pretrained', checkpoint=path)),
-             iteration=10)
+    run_hook(
+        build_backbone('resnet18d', base_channels=8, init_cfg=dict(type='Pretrained', checkpoint=path)), iteration=10
+    )
     run_hook(build_backbone('resnet18d', base_channels=8))
 
 
@@ -85,6 +87,7 @@ def test_a_variant_of_the_same_shapes_is_caught_by_the_exported_architecture(tmp
     config tells them apart."""
     from backbones.checkpoint import export_backbone
     from cls.model import ImageClassifier  # noqa: F401  (registration)
+
     source = build_backbone('resnet26a', base_channels=8)
     card = dict(backbone=dict(config=source.arch_config()))
     classifier = {f'backbone.{k}': v for k, v in source.state_dict().items()}
@@ -93,8 +96,11 @@ def test_a_variant_of_the_same_shapes_is_caught_by_the_exported_architecture(tmp
     path = str(tmp_path / f'backbone.{suffix}')
     same_shapes = build_backbone('resnet26b', base_channels=8, init_cfg=dict(type='Pretrained', checkpoint=path))
     same_shapes.init_weights()  # loads without a word: every name and shape matches
-    with pytest.raises(CheckpointError, match=r"the backbone is not the architecture this export was trained as: "
-                                              r"variant='b' \(exported as 'a'\)"):
+    with pytest.raises(
+        CheckpointError,
+        match=r'the backbone is not the architecture this export was trained as: '
+        r"variant='b' \(exported as 'a'\)",
+    ):
         check_backbone_weights(same_shapes, path)
     right = build_backbone('resnet26a', base_channels=8, init_cfg=dict(type='Pretrained', checkpoint=path))
     right.init_weights()
@@ -103,6 +109,7 @@ def test_a_variant_of_the_same_shapes_is_caught_by_the_exported_architecture(tmp
 
 def test_exported_backbone_takes_the_architecture_from_the_file_and_refuses_restating_it(tmp_path):
     from backbones import MODELS
+
     source = build_backbone('resnet26a', base_channels=8)
     path = tmp_path / 'backbone.pth'
     torch.save({'state_dict': source.state_dict(), 'meta': {'backbone': source.arch_config()}}, path)

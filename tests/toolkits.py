@@ -1,4 +1,5 @@
 """Building through mmdet's or mmseg's own registry, as their Runners do (imported lazily: they are heavy)."""
+
 import importlib
 
 from mmengine.registry import DefaultScope

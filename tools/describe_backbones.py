@@ -1,4 +1,5 @@
 """Build every backbone preset and print its parameters, multiply-adds and output strides, measured at 224 px."""
+
 import argparse
 import fnmatch
 import time
@@ -19,8 +20,11 @@ def main() -> None:
     for name in names:
         start = time.perf_counter()
         c = measure(build_backbone(name), args.image_size)
-        print(f'{name:<14} {c.params / 1e6:>10.2f} {c.macs / 1e9:>7.2f}  {str(c.strides):<16} {c.channels}'
-              f'  ({time.perf_counter() - start:.1f} s)', flush=True)
+        print(
+            f'{name:<14} {c.params / 1e6:>10.2f} {c.macs / 1e9:>7.2f}  {str(c.strides):<16} {c.channels}'
+            f'  ({time.perf_counter() - start:.1f} s)',
+            flush=True,
+        )
 
 
 if __name__ == '__main__':

@@ -6,6 +6,7 @@ writes OUT_DIR/backbone.safetensors and OUT_DIR/backbone.pth (`{'state_dict': ..
 keys without the `backbone.` prefix, so det/seg configs load them with
 `init_cfg=dict(type='Pretrained', checkpoint='OUT_DIR/backbone.pth')`. Files are written atomically.
 """
+
 import argparse
 
 from backbones.checkpoint import export_backbone

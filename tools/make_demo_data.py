@@ -2,6 +2,7 @@
 
 The generator lives in `datagen/demo_world.py`; this is its command line.
 """
+
 import argparse
 import time
 
@@ -23,10 +24,12 @@ def main() -> None:
     except FileExistsError as err:
         parser.error(str(err))
     train, val = meta['counts']['train'], meta['counts']['val']
-    print(f'demo world v{VERSION} seed {args.seed} -> {args.out_dir}: train {train["scenes"]} scenes / '
-          f'{train["objects"]} objects, val {val["scenes"]} scenes / {val["objects"]} objects, '
-          f'{len(meta["thing_classes"])} thing + {len(meta["stuff_classes"])} stuff classes, '
-          f'{args.image_size} px, {time.perf_counter() - start:.1f} s')
+    print(
+        f'demo world v{VERSION} seed {args.seed} -> {args.out_dir}: train {train["scenes"]} scenes / '
+        f'{train["objects"]} objects, val {val["scenes"]} scenes / {val["objects"]} objects, '
+        f'{len(meta["thing_classes"])} thing + {len(meta["stuff_classes"])} stuff classes, '
+        f'{args.image_size} px, {time.perf_counter() - start:.1f} s'
+    )
 
 
 if __name__ == '__main__':

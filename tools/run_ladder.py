@@ -8,6 +8,7 @@ Tables 8 and 9 with our numbers beside its), DIR/results.json and DIR/*.png. Fin
 reused and an interrupted ladder resumes where it stopped: run the same command again. Each step's own log is
 DIR/<task>/<config name>/ladder_train.log.
 """
+
 import argparse
 import shlex
 import sys
@@ -22,9 +23,9 @@ from ladder.run import run
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('--config', default='configs/ladders/demo.py', help='ladder config (configs/ladders/)')
-    parser.add_argument('--out', help='output folder (default: the config\'s `out`, or work_dirs/ladders/<name>)')
-    parser.add_argument('--jobs', type=int, help='runs at a time (default: the config\'s `jobs`)')
-    parser.add_argument('--threads', type=int, help='torch threads per run (default: the config\'s `threads`)')
+    parser.add_argument('--out', help="output folder (default: the config's `out`, or work_dirs/ladders/<name>)")
+    parser.add_argument('--jobs', type=int, help="runs at a time (default: the config's `jobs`)")
+    parser.add_argument('--threads', type=int, help="torch threads per run (default: the config's `threads`)")
     args = parser.parse_args(argv)
     warnings.filterwarnings('ignore', message='pkg_resources is deprecated')  # mmengine reading `mmdet::` bases
     start = time.monotonic()
@@ -32,8 +33,12 @@ def main(argv: list[str] | None = None) -> dict:
         ladder = plan(args.config, args.out)
         ladder.jobs = args.jobs or ladder.jobs
         ladder.threads = args.threads or ladder.threads
-        print(f'ladder {args.config}: {len(ladder.rows)} rows, {len(ladder.steps)} steps, {ladder.jobs} at a time'
-              + (f', {ladder.threads} thread(s) each' if ladder.threads else '') + f' → {ladder.out}', flush=True)
+        print(
+            f'ladder {args.config}: {len(ladder.rows)} rows, {len(ladder.steps)} steps, {ladder.jobs} at a time'
+            + (f', {ladder.threads} thread(s) each' if ladder.threads else '')
+            + f' → {ladder.out}',
+            flush=True,
+        )
         results = run(ladder, log=lambda text: print(text, flush=True))
     except LadderError as err:
         raise SystemExit(f'error: {err}') from None

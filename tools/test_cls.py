@@ -1,4 +1,5 @@
-"""Test a classification model: `python tools/test_cls.py CONFIG CHECKPOINT [--work-dir DIR] [--amp] [--cfg-options k=v ...]`."""
+"""Test a classification model: `python tools/test_cls.py CONFIG CHECKPOINT [--work-dir DIR] [--amp] [...]`."""
+
 from engine.cli import main
 
 if __name__ == '__main__':

@@ -1,6 +1,7 @@
-"""Train a segmentation (mmseg) model: `python tools/train_seg.py CONFIG [--work-dir DIR] [--amp] [--cfg-options k=v ...]`.
+"""Train a segmentation (mmseg) model: `python tools/train_seg.py CONFIG [--work-dir DIR] [--amp] [...]`.
 
 Our scope is registered too, so both our configs and the toolkit's own run through it."""
+
 from engine.cli import main
 
 if __name__ == '__main__':
