@@ -68,13 +68,9 @@ class ResidualBlock(nn.Module):
         """The norm that zero-γ zeroes: the block then starts as its shortcut."""
         raise NotImplementedError
 
-    @property
-    def norm1(self) -> nn.Module:
-        return self.bn1
-
-    @property
-    def norm2(self) -> nn.Module:
-        return self.bn2
+    # mmdet's names of the norms
+    norm1 = property(lambda self: self.bn1)
+    norm2 = property(lambda self: self.bn2)
 
     def _forward(self, x: torch.Tensor) -> torch.Tensor:
         identity = x if self.downsample is None else self.downsample(x)
@@ -92,16 +88,8 @@ class BasicBlock(ResidualBlock):
 
     expansion = 1
 
-    def __init__(
-        self,
-        in_channels: int,
-        channels: int,
-        stride: int = 1,
-        dilation: int = 1,
-        downsample: nn.Module | None = None,
-        norm_cfg: dict | None = None,
-        with_cp: bool = False,
-    ):
+    def __init__(self, in_channels: int, channels: int, stride: int = 1, dilation: int = 1,
+                 downsample: nn.Module | None = None, norm_cfg: dict | None = None, with_cp: bool = False):  # fmt: skip
         super().__init__(downsample, with_cp)
         norm_cfg = norm_cfg or dict(type='BN')
         self.conv1 = conv3x3(in_channels, channels, stride, dilation)
@@ -109,9 +97,7 @@ class BasicBlock(ResidualBlock):
         self.conv2 = conv3x3(channels, channels)
         self.bn2 = build_norm(norm_cfg, channels)
 
-    @property
-    def last_norm(self) -> nn.Module:
-        return self.bn2
+    last_norm = property(lambda self: self.bn2)
 
     def residual(self, x: torch.Tensor) -> torch.Tensor:
         return self.bn2(self.conv2(self.relu(self.bn1(self.conv1(x)))))
@@ -122,17 +108,9 @@ class Bottleneck(ResidualBlock):
 
     expansion = 4
 
-    def __init__(
-        self,
-        in_channels: int,
-        channels: int,
-        stride: int = 1,
-        dilation: int = 1,
-        downsample: nn.Module | None = None,
-        norm_cfg: dict | None = None,
-        with_cp: bool = False,
-        stride_in_1x1: bool = False,
-    ):
+    def __init__(self, in_channels: int, channels: int, stride: int = 1, dilation: int = 1,
+                 downsample: nn.Module | None = None, norm_cfg: dict | None = None, with_cp: bool = False,
+                 stride_in_1x1: bool = False):  # fmt: skip
         super().__init__(downsample, with_cp)
         norm_cfg = norm_cfg or dict(type='BN')
         stride_1x1, stride_3x3 = (stride, 1) if stride_in_1x1 else (1, stride)
@@ -143,13 +121,8 @@ class Bottleneck(ResidualBlock):
         self.conv3 = conv1x1(channels, channels * self.expansion)
         self.bn3 = build_norm(norm_cfg, channels * self.expansion)
 
-    @property
-    def last_norm(self) -> nn.Module:
-        return self.bn3
-
-    @property
-    def norm3(self) -> nn.Module:
-        return self.bn3
+    last_norm = property(lambda self: self.bn3)
+    norm3 = property(lambda self: self.bn3)
 
     def residual(self, x: torch.Tensor) -> torch.Tensor:
         out = self.relu(self.bn1(self.conv1(x)))

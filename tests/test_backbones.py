@@ -49,30 +49,15 @@ def test_out_indices_select_stages(name, out_indices):
         torch.testing.assert_close(a, b)
 
 
-@pytest.mark.parametrize(
-    'cfg',
-    [
-        dict(
-            type='tricks.ResNet',
-            depth=18,
-            variant='d',
-            base_channels=8,
-            strides=(1, 2, 1, 1),
-            dilations=(1, 1, 2, 4),
-            contract_dilation=True,
-        ),
-        dict(
-            type='tricks.ResNet',
-            depth=50,
-            variant='d',
-            base_channels=8,
-            strides=(1, 2, 1, 1),
-            dilations=(1, 1, 2, 4),
-            contract_dilation=True,
-        ),
-        dict(type='tricks.NFNet', arch='nf_resnet50', output_stride=8),
-    ],
-)
+# fmt: off
+@pytest.mark.parametrize('cfg', [
+    dict(type='tricks.ResNet', depth=18, variant='d', base_channels=8, strides=(1, 2, 1, 1), dilations=(1, 1, 2, 4),
+         contract_dilation=True),
+    dict(type='tricks.ResNet', depth=50, variant='d', base_channels=8, strides=(1, 2, 1, 1), dilations=(1, 1, 2, 4),
+         contract_dilation=True),
+    dict(type='tricks.NFNet', arch='nf_resnet50', output_stride=8),
+])
+# fmt: on
 def test_output_stride_8_for_fcn(cfg):
     assert measure(MODELS.build(cfg), SMALL).strides == (4, 8, 8, 8)
 

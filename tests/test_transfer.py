@@ -229,66 +229,30 @@ class Case:
 
 
 DET_RESNET_KEYS = dict(depth=50, out_indices=(0, 1, 2, 3), frozen_stages=1, norm_eval=True)
+# fmt: off
 CASES = [
-    pytest.param(
-        Case(
-            DET,
-            "dict(type='tricks.ResNet', variant='b', init_cfg=None)",
-            backbones.ResNet,
-            (4, 8, 16, 32),
-            inherited=DET_RESNET_KEYS,
-            frozen=('stem', 'layer1'),
-            checks=(resnet_b, norm_eval),
-        ),
-        id='faster_rcnn-resnet50b',
-    ),
-    pytest.param(
-        Case(
-            DET,
-            "dict(type='tricks.ResNet', variant='d', init_cfg=None)",
-            backbones.ResNet,
-            (4, 8, 16, 32),
-            inherited=DET_RESNET_KEYS,
-            frozen=('stem', 'layer1'),
-            checks=(resnet_d, norm_eval),
-        ),
-        id='faster_rcnn-resnet50d',
-    ),
+    pytest.param(Case(DET, "dict(type='tricks.ResNet', variant='b', init_cfg=None)", backbones.ResNet,
+                      (4, 8, 16, 32), inherited=DET_RESNET_KEYS,
+                      frozen=('stem', 'layer1'), checks=(resnet_b, norm_eval)),
+                 id='faster_rcnn-resnet50b'),
+    pytest.param(Case(DET, "dict(type='tricks.ResNet', variant='d', init_cfg=None)", backbones.ResNet,
+                      (4, 8, 16, 32), inherited=DET_RESNET_KEYS,
+                      frozen=('stem', 'layer1'), checks=(resnet_d, norm_eval)),
+                 id='faster_rcnn-resnet50d'),
     # Another class: `_delete_` drops the base's ResNet-only keys (depth, style, norm_eval, frozen_stages, ...).
-    pytest.param(
-        Case(
-            DET,
-            "dict(_delete_=True, type='tricks.NFNet', arch='nf_resnet50', init_cfg=None)",
-            backbones.NFNet,
-            (4, 8, 16, 32),
-            every_param_moves=False,
-        ),
-        id='faster_rcnn-nf_resnet50',
-    ),
-    pytest.param(
-        Case(
-            SEG,
-            "dict(type='tricks.ResNet', variant='d', norm_cfg=norm_cfg)",
-            backbones.ResNet,
-            (4, 8, 8, 8),
-            inherited=dict(
-                depth=50, strides=(1, 2, 1, 1), dilations=(1, 1, 2, 4), contract_dilation=True, norm_eval=False
-            ),
-            checks=(resnet_d, dilated_d8),
-        ),
-        id='fcn-resnet50d_d8',
-    ),
-    pytest.param(
-        Case(
-            SEG,
-            "dict(_delete_=True, type='tricks.NFNet', arch='nf_resnet50', output_stride=8)",
-            backbones.NFNet,
-            (4, 8, 8, 8),
-            every_param_moves=False,
-        ),
-        id='fcn-nf_resnet50_os8',
-    ),
+    pytest.param(Case(DET, "dict(_delete_=True, type='tricks.NFNet', arch='nf_resnet50', init_cfg=None)",
+                      backbones.NFNet, (4, 8, 16, 32), every_param_moves=False),
+                 id='faster_rcnn-nf_resnet50'),
+    pytest.param(Case(SEG, "dict(type='tricks.ResNet', variant='d', norm_cfg=norm_cfg)", backbones.ResNet,
+                      (4, 8, 8, 8), inherited=dict(depth=50, strides=(1, 2, 1, 1), dilations=(1, 1, 2, 4),
+                                     contract_dilation=True, norm_eval=False),
+                      checks=(resnet_d, dilated_d8)),
+                 id='fcn-resnet50d_d8'),
+    pytest.param(Case(SEG, "dict(_delete_=True, type='tricks.NFNet', arch='nf_resnet50', output_stride=8)",
+                      backbones.NFNet, (4, 8, 8, 8), every_param_moves=False),
+                 id='fcn-nf_resnet50_os8'),
 ]
+# fmt: on
 
 
 # --------------------------------------------------------------------------------------------------------------------
@@ -346,9 +310,9 @@ def test_stock_config_trains_with_our_backbone(case: Case, tmp_path: Path):
         assert moved == trainable, sorted(trainable - moved)[:5]
 
 
-def test_backbones_and_cls_import_without_mmcv_mmdet_mmseg():
+def test_backbones_cls_and_engine_import_without_mmcv_mmdet_mmseg():
     code = (
-        'import sys, backbones, cls; '
+        'import sys, backbones, cls, engine.cli, engine.hooks, engine.tasks; '
         "loaded = sorted(m for m in sys.modules if m.split('.')[0] in ('mmcv', 'mmdet', 'mmseg')); "
         'assert not loaded, loaded'
     )
