@@ -39,14 +39,17 @@ test_pipeline = [
 ]
 ade_format = dict(type=dataset_type, data_root=data_root, metainfo=dict(classes=classes), reduce_zero_label=True,
                   img_suffix='.jpg', seg_map_suffix='.png')
-train_dataloader = dict(
-    batch_size=8, num_workers=1, persistent_workers=True,
-    dataset=dict(ade_format, _delete_=True, pipeline=train_pipeline,
-                 data_prefix=dict(img_path='images/training', seg_map_path='annotations/training')))
-val_dataloader = dict(
-    batch_size=8, num_workers=1, persistent_workers=True,
-    dataset=dict(ade_format, _delete_=True, pipeline=test_pipeline,
-                 data_prefix=dict(img_path='images/validation', seg_map_path='annotations/validation')))
+
+
+def ade_split(split: str, pipeline: list) -> dict:
+    """The loader of one split of the ADE layout: images/<split>/*.jpg, annotations/<split>/*.png."""
+    return dict(batch_size=8, num_workers=1, persistent_workers=True,
+                dataset=dict(ade_format, _delete_=True, pipeline=pipeline,
+                             data_prefix=dict(img_path=f'images/{split}', seg_map_path=f'annotations/{split}')))
+
+
+train_dataloader = ade_split('training', train_pipeline)
+val_dataloader = ade_split('validation', test_pipeline)
 test_dataloader = val_dataloader
 val_evaluator = dict(type='IoUMetric', iou_metrics=['mIoU'])  # reports aAcc (pixel accuracy), mIoU, mAcc
 test_evaluator = val_evaluator

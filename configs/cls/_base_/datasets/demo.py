@@ -1,4 +1,5 @@
 # The embedded synthetic world (tools/make_demo_data.py OUT_DIR): 48-px crops of 9 classes.
+_base_ = './image_folder.py'
 data_root = 'data/demo/cls'
 num_classes = 9
 image_size = 48
@@ -9,16 +10,7 @@ train_pipeline = [
     dict(type='tricks.RandomHorizontalFlip'),
 ]
 val_pipeline = []  # crops are stored at image_size
-train_dataloader = dict(
-    batch_size=64, num_workers=1, persistent_workers=True,
-    sampler=dict(type='DefaultSampler', shuffle=True),
-    collate_fn=dict(type='default_collate'),
-    dataset=dict(type='tricks.ImageFolder', data_root=data_root, split='train', cache_decoded=True,
-                 pipeline=train_pipeline))
-val_dataloader = dict(
-    batch_size=256, num_workers=0,
-    sampler=dict(type='DefaultSampler', shuffle=False),
-    collate_fn=dict(type='default_collate'),
-    dataset=dict(type='tricks.ImageFolder', data_root=data_root, split='val', same_classes_as='train',
-                 cache_decoded=True, pipeline=val_pipeline))
+train_dataloader = dict(batch_size=64,
+                        dataset=dict(data_root=data_root, cache_decoded=True, pipeline=train_pipeline))
+val_dataloader = dict(batch_size=256, dataset=dict(data_root=data_root, cache_decoded=True, pipeline=val_pipeline))
 test_dataloader = val_dataloader

@@ -1,0 +1,14 @@
+# What every ImageNet-layout classification set shares (data_root/<split>/<class>/*, tricks.ImageFolder): batches of
+# uint8 images stacked by `default_collate` and normalised on the device. A set's base names data_root (in each
+# dataset dict: a variable set there does not reach the dicts resolved here), splits, batch sizes and pipelines.
+train_dataloader = dict(
+    num_workers=1, persistent_workers=True,
+    sampler=dict(type='DefaultSampler', shuffle=True),
+    collate_fn=dict(type='default_collate'),
+    dataset=dict(type='tricks.ImageFolder', split='train'))
+val_dataloader = dict(
+    num_workers=0,
+    sampler=dict(type='DefaultSampler', shuffle=False),
+    collate_fn=dict(type='default_collate'),
+    dataset=dict(type='tricks.ImageFolder', split='val', same_classes_as='train'))
+test_dataloader = val_dataloader  # a set's base restates it: its own val changes then reach the test loader too
