@@ -104,15 +104,40 @@ def atomic_write(path: str, write: Callable[[str], None]) -> None:
     os.close(fd)
     try:
         write(tmp)
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes the file private (0600); a saved file reads as open() makes it
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
             os.remove(tmp)
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def _first_line(err: Exception) -> str:
     text = str(err).strip()
     return text.splitlines()[0] if text else type(err).__name__
+
+
+def latest_checkpoint(work_dir: str) -> str | None:
+    """The checkpoint that the work dir's `last_checkpoint` pointer names, or None. The pointer is relative to the work
+    dir (`engine.hooks.CheckpointHook` writes it so, so that a copied work dir resumes from its own files); an absolute
+    pointer of an older run that leads out of the work dir is taken to mean the file of that name inside it, if any."""
+    pointer = os.path.join(work_dir, 'last_checkpoint')
+    if not os.path.isfile(pointer):
+        return None
+    with open(pointer) as f:
+        named = f.read().strip()
+    if not named:
+        return None
+    if not os.path.isabs(named):
+        return os.path.join(work_dir, named)
+    own = os.path.join(work_dir, os.path.basename(named))
+    outside = os.path.dirname(os.path.abspath(named)) != os.path.abspath(work_dir)
+    return own if outside and os.path.isfile(own) else named
 
 
 def use_safe_loader() -> None:

@@ -20,18 +20,20 @@ from pathlib import Path
 import numpy as np
 import torch
 from mmengine.dataset import BaseDataset
+from mmengine.logging import MMLogger
 from PIL import Image
 from torchvision.transforms import v2
 
+from backbones.errors import UserError
 from backbones.registry import DATASETS, TRANSFORMS
 
-IMAGE_EXTENSIONS = frozenset({'.jpg', '.jpeg', '.png', '.bmp', '.webp', '.tif', '.tiff'})
+IMAGE_EXTENSIONS = frozenset({'.jpg', '.jpeg', '.png', '.bmp', '.webp', '.tif', '.tiff', '.gif'})  # GIF: 1st frame
 # AlexNet's PCA of ImageNet RGB pixels (0-255), as GluonCV uses them: columns of EIGVEC are the eigenvectors.
 IMAGENET_EIGVAL = (55.46, 4.794, 1.148)
 IMAGENET_EIGVEC = ((-0.5675, 0.7192, 0.4009), (-0.5808, -0.0045, -0.8140), (-0.5836, -0.6948, 0.4203))
 
 
-class ImageFolderError(ValueError):
+class ImageFolderError(UserError):
     """A problem with an image folder, in one line that names the file or folder."""
 
 
@@ -53,16 +55,13 @@ def find_classes(split_dir: Path, expected: Sequence[str] | None = None) -> list
     return list(expected)
 
 
-def list_images(class_dir: Path) -> list[Path]:
-    """Image files under a class folder, sorted; dot-files (e.g. macOS `._x.jpg` forks) are not images."""
-    files = sorted(
-        p
-        for p in class_dir.rglob('*')
-        if p.suffix.lower() in IMAGE_EXTENSIONS and not p.name.startswith('.') and p.is_file()
-    )
-    if not files:
+def list_images(class_dir: Path) -> tuple[list[Path], list[Path]]:
+    """(image files, other files) under a class folder, sorted; dot-files (e.g. macOS `._x.jpg` forks) are neither."""
+    files = sorted(p for p in class_dir.rglob('*') if not p.name.startswith('.') and p.is_file())
+    images = [p for p in files if p.suffix.lower() in IMAGE_EXTENSIONS]
+    if not images:
         raise ImageFolderError(f'{class_dir}: class folder has no images ({", ".join(sorted(IMAGE_EXTENSIONS))})')
-    return files
+    return images, [p for p in files if p.suffix.lower() not in IMAGE_EXTENSIONS]
 
 
 def verify_image(path: str | Path) -> None:
@@ -124,11 +123,16 @@ class ImageFolder(BaseDataset):
         )
 
     def load_data_list(self) -> list[dict]:
-        data_list = [
-            dict(img_path=str(path), label=label)
-            for label, name in enumerate(self.metainfo['classes'])
-            for path in list_images(self.split_dir / name)
-        ]
+        data_list, skipped = [], []
+        for label, name in enumerate(self.metainfo['classes']):
+            images, others = list_images(self.split_dir / name)
+            data_list += [dict(img_path=str(path), label=label) for path in images]
+            skipped += others
+        if skipped:
+            MMLogger.get_current_instance().warning(
+                f'{self.split_dir}: {len(skipped)} files whose extension is no image format were skipped '
+                f'(images: {", ".join(sorted(IMAGE_EXTENSIONS))}), e.g. {skipped[0]}'
+            )
         if self.verify_images:
             for info in data_list:
                 verify_image(info['img_path'])

@@ -12,9 +12,9 @@ import torch
 import torch.nn as nn
 from mmengine.config import Config
 from mmengine.model import BaseDataPreprocessor, BaseModel
-from mmengine.runner.checkpoint import find_latest_checkpoint
 
-from backbones.checkpoint import load_checkpoint
+from backbones.checkpoint import latest_checkpoint, load_checkpoint
+from backbones.errors import CheckpointError
 from backbones.registry import MODELS
 
 from .losses import smooth_targets
@@ -83,9 +83,9 @@ def last_checkpoint(path: str) -> str:
     """A checkpoint file as is; for a work dir, the file its `last_checkpoint` pointer names (mmengine writes it)."""
     if not os.path.isdir(path):
         return path
-    latest = find_latest_checkpoint(path)
+    latest = latest_checkpoint(path)
     if latest is None:
-        raise FileNotFoundError(f'{path}: work dir has no last_checkpoint; train it first or name a checkpoint file')
+        raise CheckpointError(f'{path}: work dir has no last_checkpoint; train it first or name a checkpoint file')
     return latest
 
 
@@ -103,8 +103,18 @@ class FrozenTeacher:
         model_cfg = copy.deepcopy(cfg.model)
         model_cfg.pop('teacher', None)
         self.model: nn.Module = MODELS.build(model_cfg)
-        state = load_checkpoint(last_checkpoint(checkpoint))
-        self.model.load_state_dict(state.get('state_dict', state), strict=True)
+        path = last_checkpoint(checkpoint)
+        state = load_checkpoint(path)
+        state = state.get('state_dict', state)
+        expected = self.model.state_dict()
+        missing, unexpected = sorted(set(expected) - set(state)), sorted(set(state) - set(expected))
+        wrong = [k for k in expected if k in state and state[k].shape != expected[k].shape]
+        if missing or unexpected or wrong:
+            raise CheckpointError(
+                f'{path}: not a checkpoint of the teacher {config} (missing {missing[:2] or "-"}, '
+                f'unexpected {unexpected[:2] or "-"}, other shapes {wrong[:2] or "-"})'
+            )
+        self.model.load_state_dict(state, strict=True)
         self.model.eval().requires_grad_(False)
 
     @torch.no_grad()

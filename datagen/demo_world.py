@@ -11,10 +11,10 @@ area visible), then per-scene contrast/brightness, blur and noise.
 
 Layouts under OUT_DIR (same file stem `<split>_<index>` everywhere):
   cls/{train,val}/<thing>/<stem>_<k>.png       object k's visible box with context, 48x48 (ImageNet folder layout)
-  voc/VOC2007/{JPEGImages,Annotations,ImageSets/Main/{trainval,test}.txt}   mmdet VOCDataset, 1-based boxes
+  voc/VOC2007/{JPEGImages,Annotations,ImageSets/Main/{trainval,test}.txt}   tricks.VOCDataset, 1-based boxes
   ade/{images,annotations}/{training,validation}/<stem>.{jpg,png}   0 = ignore (object outlines), 1.. = SEG_CLASSES;
-      load with mmseg's BaseSegDataset(metainfo=dict(classes=SEG_CLASSES), reduce_zero_label=True,
-      img_suffix='.jpg', seg_map_suffix='.png') (ADE20KDataset only accepts subsets of ADE's 150 names)
+      ADE layout: tricks.ADEFormatDataset(metainfo=dict(classes=SEG_CLASSES)), or mmseg's BaseSegDataset with
+      reduce_zero_label=True (ADE20KDataset only accepts subsets of ADE's 150 names)
   meta.json                                    classes, counts per split, seed, generator version
 """
 

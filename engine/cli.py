@@ -7,17 +7,28 @@ mmseg's own configs run unchanged through these tools too, and every run saves p
 """
 
 import argparse
+import difflib
 import importlib
 import os
 import os.path as osp
+import sys
 from dataclasses import dataclass, field
 
 from mmengine.config import Config, DictAction
 from mmengine.runner import Runner
 
+from backbones.checkpoint import latest_checkpoint
+from backbones.errors import UserError
+
 from .tasks import TASKS, Task
 
 AMP_DTYPES = {'auto': None, 'fp16': 'float16', 'bf16': 'bfloat16'}  # None: the device's default (cls.optim)
+# Every run through these tools keeps them, whatever its config says (configs list them too, for other runners).
+SAFETY_HOOKS = ('tricks.NonFiniteLossHook', 'tricks.PlainCheckpointHook')
+
+
+class ConfigError(UserError):
+    """A config key or value that cannot run as given."""
 
 
 @dataclass
@@ -33,6 +44,7 @@ class RunSettings:
     schedule_scale: float | None = None
     cfg_options: dict = field(default_factory=dict)
     launcher: str = 'none'
+    debug: bool = False  # a failed run shows its traceback, not just its one-line error
 
     def argv(self) -> list[str]:
         """The train/test tool's arguments for these settings (the inverse of `parse_args`)."""
@@ -51,6 +63,8 @@ class RunSettings:
             argv += ['--launcher', self.launcher]
         if self.resume:
             argv += ['--resume'] + ([] if self.resume == 'auto' else [self.resume])
+        if self.debug:
+            argv += ['--debug']
         return argv
 
 
@@ -103,6 +117,7 @@ def parse_args(mode: str, argv: list[str] | None = None) -> RunSettings:
         help='override config keys, e.g. train_cfg.max_epochs=2',
     )
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm'], default='none')
+    parser.add_argument('--debug', action='store_true', help='show the traceback of a failed run')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
     args = vars(parser.parse_args(argv))
     os.environ.setdefault('LOCAL_RANK', str(args.pop('local_rank')))
@@ -123,6 +138,7 @@ def load_config(task: Task, settings: RunSettings, register: bool = True) -> Con
     if register:
         register_modules(task)
     cfg = Config.fromfile(settings.config)
+    check_option_keys(cfg, settings)
     cfg.merge_from_dict(settings.cfg_options)
     if settings.data_root:
         set_data_root(cfg, settings.data_root)
@@ -131,15 +147,70 @@ def load_config(task: Task, settings: RunSettings, register: bool = True) -> Con
     cfg.setdefault('default_scope', task.default_scope)
     cfg.launcher = settings.launcher
     cfg.work_dir = settings.work_dir or cfg.get('work_dir') or default_work_dir(settings.config)
-    hooks = cfg.setdefault('custom_hooks', [])
-    if not any(h.get('type') in ('tricks.PlainCheckpointHook', 'PlainCheckpointHook') for h in hooks):
-        hooks.append(dict(type='tricks.PlainCheckpointHook'))
+    use_safety_hooks(cfg)
     if settings.amp:
         use_amp(cfg, settings.amp)
     if settings.resume:
         cfg.resume = True
-        cfg.load_from = None if settings.resume == 'auto' else settings.resume
+        cfg.load_from = latest_checkpoint(cfg.work_dir) if settings.resume == 'auto' else settings.resume
+    check_schedule_fits(cfg, settings.config)
     return cfg
+
+
+def check_option_keys(cfg: Config, settings: RunSettings) -> None:
+    """A `--cfg-options` key that misses an existing key by a letter or two (`optim_wraper.optimizer.lr`,
+    `train_cfg.max_epoch`) is refused: mmengine would add it silently and the run would ignore it. New keys that are
+    no near miss (`optim_wrapper.loss_scale.init_scale`) are added, as mmengine does."""
+    tree = cfg.to_dict()
+    for key in settings.cfg_options:
+        node, parts = tree, key.split('.')
+        for depth, part in enumerate(parts):
+            if not isinstance(node, (dict, list)):
+                raise ConfigError(
+                    f'--cfg-options {key}: {".".join(parts[:depth])} is a value, not a dict, in {settings.config}'
+                )
+            known = [str(i) for i in range(len(node))] if isinstance(node, list) else list(node)
+            if part in known:
+                node = node[int(part)] if isinstance(node, list) else node[part]
+                continue
+            close = difflib.get_close_matches(part, known, n=1, cutoff=0.8)
+            if close:
+                raise ConfigError(
+                    f'--cfg-options {key}: {settings.config} has no key {".".join(parts[: depth + 1])} '
+                    f'(did you mean {".".join([*parts[:depth], close[0]])}?)'
+                )
+            break
+
+
+def check_schedule_fits(cfg: Config, config: str) -> None:
+    """Every lr/momentum scheduler must begin before the run ends: mmengine would stop inside the scheduler with
+    `end should be larger than begin`, naming no key."""
+    loop = cfg.get('train_cfg') or {}
+    key = 'max_epochs' if 'max_epochs' in loop else 'max_iters' if 'max_iters' in loop else None
+    schedulers = cfg.get('param_scheduler') or []
+    for index, scheduler in enumerate([schedulers] if isinstance(schedulers, dict) else schedulers):
+        if key is None or scheduler.get('by_epoch', True) != (key == 'max_epochs'):
+            continue
+        begin, end = scheduler.get('begin', 0), scheduler.get('end')
+        if begin >= (end if end is not None else loop[key]):
+            what = f'ends at {end}' if end is not None else f'would end with the run at train_cfg.{key}={loop[key]}'
+            raise ConfigError(
+                f'{config}: param_scheduler[{index}] ({scheduler.get("type")}) begins at '
+                f'{"epoch" if key == "max_epochs" else "iteration"} {begin} but {what}: lengthen the '
+                f'run or shorten the scheduler'
+            )
+
+
+def use_safety_hooks(cfg: Config) -> None:
+    """Every run through these tools stops on a non-finite loss, saves plain-data checkpoints, and saves them in a
+    way a kill cannot break (`engine.hooks`), whatever its config (a stock mmdet/mmseg one too) lists."""
+    hooks = cfg.setdefault('custom_hooks', [])
+    for hook in SAFETY_HOOKS:
+        if not any(h.get('type') in (hook, hook.removeprefix('tricks.')) for h in hooks):
+            hooks.append(dict(type=hook))
+    checkpoint = (cfg.get('default_hooks') or {}).get('checkpoint')
+    if checkpoint and checkpoint.get('type') in ('CheckpointHook', 'mmengine.CheckpointHook'):
+        checkpoint.type = 'tricks.CheckpointHook'
 
 
 def set_data_root(cfg: Config, data_root: str) -> None:
@@ -234,6 +305,25 @@ def join_cpu_process_group(cfg: Config) -> None:
     }
 
 
+def one_line(err: BaseException) -> str:
+    """A UserError's line; raised in a DataLoader worker, it arrives inside the worker's traceback: its last line."""
+    lines = [line for line in str(err).splitlines() if line.strip()]
+    line = lines[-1] if lines else type(err).__name__
+    prefix = f'{type(err).__module__}.{type(err).__name__}: '
+    return line.removeprefix(prefix)
+
+
+def tool(task_name: str, mode: str) -> None:
+    """What tools/{train,test}_<task>.py run: `main`, with bad input or a run that cannot go on reported as its one
+    line (`error: ...`) and exit status 1; `--debug` shows the traceback instead."""
+    try:
+        main(task_name, mode)
+    except UserError as err:
+        if '--debug' in sys.argv:
+            raise
+        raise SystemExit(f'error: {one_line(err)}') from None
+
+
 def main(task_name: str, mode: str, argv: list[str] | None = None) -> Runner:
     settings = parse_args(mode, argv)
     cfg = load_config(TASKS[task_name], settings)
@@ -241,5 +331,20 @@ def main(task_name: str, mode: str, argv: list[str] | None = None) -> Runner:
     if mode == 'test':
         cfg.load_from = settings.checkpoint
     runner = Runner.from_cfg(cfg)
-    runner.train() if mode == 'train' else runner.test()
+    if mode == 'train':
+        check_batches(runner, settings.config)
+        runner.train()
+    else:
+        runner.test()
     return runner
+
+
+def check_batches(runner: Runner, config: str) -> None:
+    """Build the training data (its checks run here, before the model is initialised) and make sure it gives a
+    batch: a batch larger than the set with drop_last would train on nothing, or fail deep in mmengine."""
+    loader = runner.train_dataloader
+    if len(loader) == 0:
+        raise ConfigError(
+            f'{config}: train_dataloader.batch_size={loader.batch_size} with drop_last=True leaves no '
+            f'batch of the {len(loader.dataset)} training samples'
+        )

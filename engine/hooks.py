@@ -1,8 +1,11 @@
 """Hooks every task shares (cls, det, seg): registered in the `tricks` scope, so any config switches them on with
-`custom_hooks=[dict(type='tricks.…')]`, a user's stock mmdet/mmseg config included (`custom_imports=['engine']`).
+`custom_hooks=[dict(type='tricks.…')]`, a user's stock mmdet/mmseg config included (`custom_imports=['engine.hooks']`).
 
+- `CheckpointHook`: mmengine's, made safe to kill and to copy (atomic files, the pointer last, relative to the work
+  dir, outdated files removed only once the new one is in place).
 - `PlainCheckpointHook`: every checkpoint the Runner saves is plain data, which the safe loader
   (`backbones.checkpoint.load_checkpoint`) can resume from.
+- `NonFiniteLossHook`: a training loss that turns NaN or infinite stops the run before it is validated or saved.
 - `BackboneWeightsCheckHook`: before fine-tuning starts, the backbone equals the exported backbone it was told to
   load, tensor for tensor, and is the architecture that export was trained as. A detector or segmentor whose
   `init_cfg=dict(type='Pretrained', ...)` silently fell back to random weights (a wrong prefix, renamed keys, a typo)
@@ -10,13 +13,104 @@
   shapes) would pass a shape check.
 """
 
+import math
+import os
+import os.path as osp
+
 import torch
+from mmengine.dist import is_main_process
+from mmengine.hooks import CheckpointHook as MMEngineCheckpointHook
 from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 
-from backbones.checkpoint import exported_meta, load_checkpoint, to_plain
-from backbones.errors import CheckpointError
+from backbones.checkpoint import atomic_write, exported_meta, latest_checkpoint, load_checkpoint, to_plain
+from backbones.errors import CheckpointError, UserError
 from backbones.registry import HOOKS
+
+
+class NonFiniteLossError(UserError):
+    """The training loss became NaN or infinite."""
+
+
+@HOOKS.register_module()
+class CheckpointHook(MMEngineCheckpointHook):
+    """mmengine's CheckpointHook (same arguments), safe to kill and to copy. mmengine removes the outdated checkpoint
+    first, then writes the new one in place, then the `last_checkpoint` pointer, as an absolute path: a kill in
+    between leaves a truncated file or a pointer to a deleted one, and a copied work dir resumes from, and deletes
+    files of, the original. Here the checkpoint is written under a temporary name and renamed into place, then the
+    pointer the same way, relative to the work dir, and only then are outdated checkpoints removed. A resumed run looks
+    for the best checkpoint it remembers in its own dir."""
+
+    def before_train(self, runner) -> None:
+        super().before_train(runner)
+        own = self.out_dir
+        if is_main_process() and osp.isdir(own):  # what a kill left half-written
+            for name in os.listdir(own):
+                if name.endswith('.partial'):
+                    os.remove(osp.join(own, name))
+        if getattr(self, 'best_ckpt_path', None) and osp.dirname(self.best_ckpt_path) != own:
+            self.best_ckpt_path = osp.join(own, osp.basename(self.best_ckpt_path))
+        for key, path in getattr(self, 'best_ckpt_path_dict', {}).items():
+            if path and osp.dirname(path) != own:
+                self.best_ckpt_path_dict[key] = osp.join(own, osp.basename(path))
+
+    def _save_checkpoint_with_step(self, runner, step, meta) -> None:
+        outdated = []
+        if self.max_keep_ckpts > 0 and not (self.keep_ckpt_ids and self.keep_ckpt_ids[-1] == step):
+            if len(self.keep_ckpt_ids) == self.max_keep_ckpts:
+                outdated.append(self.keep_ckpt_ids.popleft())
+            self.keep_ckpt_ids.append(step)
+            runner.message_hub.update_info('keep_ckpt_ids', list(self.keep_ckpt_ids))
+        filename = self.filename_tmpl.format(step)
+        self.last_ckpt = osp.join(self.out_dir, filename)
+        runner.message_hub.update_info('last_ckpt', self.last_ckpt)
+        partial = f'{filename}.partial'
+        runner.save_checkpoint(
+            self.out_dir,
+            partial,
+            self.file_client_args,
+            save_optimizer=self.save_optimizer,
+            save_param_scheduler=self.save_param_scheduler,
+            meta=meta,
+            by_epoch=self.by_epoch,
+            backend_args=self.backend_args,
+            **self.args,
+        )
+        if not is_main_process():
+            return
+        os.replace(osp.join(self.out_dir, partial), self.last_ckpt)
+        pointer = osp.relpath(self.last_ckpt, runner.work_dir)
+        atomic_write(osp.join(runner.work_dir, 'last_checkpoint'), lambda tmp: _write_text(tmp, pointer))
+        for old in outdated:
+            path = osp.join(self.out_dir, self.filename_tmpl.format(old))
+            if osp.isfile(path):
+                os.remove(path)
+
+
+def _write_text(path: str, text: str) -> None:
+    with open(path, 'w') as f:
+        f.write(text)
+
+
+@HOOKS.register_module()
+class NonFiniteLossHook(Hook):
+    """Stop the run at the first iteration whose training loss (or a loss term) is NaN or infinite, with one line
+    naming the iteration and the terms, before that model is validated or checkpointed: the last good checkpoint stays
+    the latest and the best. A step that fp16's dynamic loss scaling skips (gradients overflow, the loss is finite) is
+    normal training and passes."""
+
+    priority = 'VERY_HIGH'  # after_train_iter: before the checkpoint hook and the loop's validation
+
+    def after_train_iter(self, runner, batch_idx: int, data_batch=None, outputs=None) -> None:
+        terms = {key: float(value) for key, value in (outputs or {}).items() if 'loss' in key}
+        if all(math.isfinite(value) for value in terms.values()):
+            return
+        shown = ', '.join(f'{key} {value:.4g}' for key, value in terms.items())
+        last = latest_checkpoint(runner.work_dir)
+        raise NonFiniteLossError(
+            f'iteration {runner.iter + 1}: the training loss is not finite ({shown}); stopped '
+            f'before validating or saving it; the last good checkpoint is {last or "none"}'
+        )
 
 
 @HOOKS.register_module()

@@ -13,9 +13,8 @@ import os
 import os.path as osp
 
 from mmengine.config import Config
-from mmengine.runner.checkpoint import find_latest_checkpoint
 
-from backbones.checkpoint import atomic_write, export_backbone, load_checkpoint
+from backbones.checkpoint import atomic_write, export_backbone, latest_checkpoint, load_checkpoint
 from datagen.demo_world import VERSION as WORLD_VERSION
 from datagen.demo_world import generate
 from engine.tasks import TASKS
@@ -96,7 +95,7 @@ def diverged_at(curves: dict) -> int | None:
 def finish(step: Step, step_card: dict, wall_s: float) -> dict:
     """Collect a finished run: metrics and curves from its logs; a cls run also exports its backbone and records the
     trick card its components wrote into the checkpoint."""
-    checkpoint = find_latest_checkpoint(step.work_dir)
+    checkpoint = latest_checkpoint(step.work_dir)
     if checkpoint is None:
         raise LadderError(f'{step.key}: {step.work_dir} has no checkpoint after training')
     curves = read_scalars(step.work_dir)
@@ -131,7 +130,7 @@ def reusable(step: Step, step_card: dict) -> dict | None:
 
 def prepare(step: Step, step_card: dict, log) -> bool:
     """Make the work dir ready for this card; True if the run can resume from a checkpoint of the same card."""
-    if read_json(osp.join(step.work_dir, CARD_FILE)) == step_card and find_latest_checkpoint(step.work_dir):
+    if read_json(osp.join(step.work_dir, CARD_FILE)) == step_card and latest_checkpoint(step.work_dir):
         return True
     if osp.isdir(step.work_dir) and os.listdir(step.work_dir):
         number = 1

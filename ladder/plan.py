@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 from mmengine.config import Config
 
+from backbones.errors import UserError
 from engine.cli import RunSettings, load_config
 from engine.tasks import TASKS, TRANSFER_TASKS
 
@@ -28,7 +29,7 @@ LADDER_KEYS = {
 ROW_KEYS = {'name', 'paper', 'cls', *TRANSFER_TASKS}
 
 
-class LadderError(ValueError):
+class LadderError(UserError):
     """A ladder config or a step that cannot go on; the message is one line naming the file, key or step."""
 
 

@@ -92,7 +92,7 @@ def test_config_builds_our_backbone_through_mmseg(path: Path, tmp_path: Path):
         assert tuple(cfg.classes) == SEG_CLASSES and cfg.model.decode_head.num_classes == len(SEG_CLASSES)
         for key in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
             dataset = cfg[key].dataset
-            assert dataset.type == 'BaseSegDataset' and dataset.reduce_zero_label
+            assert dataset.type == 'tricks.ADEFormatDataset'  # reduce_zero_label by default
             assert tuple(dataset.metainfo.classes) == SEG_CLASSES
         assert cfg.train_dataloader.batch_size == 8 and cfg.model.data_preprocessor.size == (96, 96)
         assert cfg.train_cfg.max_iters <= 500

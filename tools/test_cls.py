@@ -1,6 +1,6 @@
 """Test a classification model: `python tools/test_cls.py CONFIG CHECKPOINT [--work-dir DIR] [--amp] [...]`."""
 
-from engine.cli import main
+from engine.cli import tool
 
 if __name__ == '__main__':
-    main('cls', 'test')
+    tool('cls', 'test')

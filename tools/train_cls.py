@@ -1,6 +1,6 @@
 """Train a classification model: `python tools/train_cls.py CONFIG [--work-dir DIR] [--amp] [...]`."""
 
-from engine.cli import main
+from engine.cli import tool
 
 if __name__ == '__main__':
-    main('cls', 'train')
+    tool('cls', 'train')

@@ -2,7 +2,7 @@
 
 Our scope is registered too, so both our configs and the toolkit's own run through it."""
 
-from engine.cli import main
+from engine.cli import tool
 
 if __name__ == '__main__':
-    main('seg', 'train')
+    tool('seg', 'train')

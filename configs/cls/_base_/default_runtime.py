@@ -4,10 +4,11 @@ default_hooks = dict(
     timer=dict(type='IterTimerHook'),
     logger=dict(type='LoggerHook', interval=50),
     param_scheduler=dict(type='ParamSchedulerHook'),
-    checkpoint=dict(type='CheckpointHook', interval=1, max_keep_ckpts=1, save_best='top1', rule='greater'),
+    checkpoint=dict(type='tricks.CheckpointHook', interval=1, max_keep_ckpts=1, save_best='top1', rule='greater'),
     sampler_seed=dict(type='DistSamplerSeedHook'),
 )
-custom_hooks = [dict(type='tricks.TrickCardHook'), dict(type='tricks.PlainCheckpointHook')]
+custom_hooks = [dict(type='tricks.TrickCardHook'), dict(type='tricks.PlainCheckpointHook'),
+                dict(type='tricks.NonFiniteLossHook')]
 env_cfg = dict(cudnn_benchmark=True, mp_cfg=dict(mp_start_method='fork', opencv_num_threads=0),
                dist_cfg=dict(backend='nccl'))
 log_processor = dict(by_epoch=True, window_size=50)

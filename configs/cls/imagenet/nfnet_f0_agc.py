@@ -22,5 +22,5 @@ optim_wrapper = dict(type='tricks.AmpOptimWrapper', dtype='bfloat16', accumulati
 auto_scale_lr = dict(enable=False)
 param_scheduler = [{{_base_.warmup}}, {{_base_.cosine}}]
 train_cfg = dict(max_epochs=360)
-custom_hooks = [dict(type='EMAHook', momentum=1e-4, priority='ABOVE_NORMAL'),
-                dict(type='tricks.TrickCardHook'), dict(type='tricks.PlainCheckpointHook')]
+custom_hooks = [dict(type='EMAHook', momentum=1e-4, priority='ABOVE_NORMAL'), dict(type='tricks.TrickCardHook'),
+                dict(type='tricks.PlainCheckpointHook'), dict(type='tricks.NonFiniteLossHook')]

@@ -41,7 +41,7 @@ test_pipeline = [
 train_dataloader = dict(
     _delete_=True, batch_size=8, num_workers=1, persistent_workers=True,
     sampler=dict(type='DefaultSampler', shuffle=True),
-    dataset=dict(type='VOCDataset', data_root=data_root, metainfo=dict(classes=classes),
+    dataset=dict(type='tricks.VOCDataset', data_root=data_root, metainfo=dict(classes=classes),
                  ann_file='VOC2007/ImageSets/Main/trainval.txt', data_prefix=dict(sub_data_root='VOC2007/'),
                  filter_cfg=dict(filter_empty_gt=True, min_size=32), pipeline=train_pipeline))
 val_dataloader = dict(

@@ -4,7 +4,7 @@
 # contract_dilation, SyncBN, norm_eval=False). Rows (../ade20k/*.py) name the export. Every run checks that the
 # exported weights arrived and saves plain-data checkpoints.
 _base_ = 'mmseg::fcn/fcn_r50-d8_4xb4-80k_ade20k-512x512.py'
-custom_imports = dict(imports=['backbones', 'engine.hooks'], allow_failed_imports=False)
+custom_imports = dict(imports=['backbones', 'engine.hooks', 'seg'], allow_failed_imports=False)
 
 data_root = 'data/ade/ADEChallengeData2016'
 
@@ -18,4 +18,6 @@ model = dict(
 train_dataloader = dict(dataset=dict(data_root=data_root))
 val_dataloader = dict(dataset=dict(data_root=data_root))
 test_dataloader = val_dataloader
-custom_hooks = [dict(type='tricks.BackboneWeightsCheckHook'), dict(type='tricks.PlainCheckpointHook')]
+default_hooks = dict(checkpoint=dict(type='tricks.CheckpointHook'))
+custom_hooks = [dict(type='tricks.BackboneWeightsCheckHook'), dict(type='tricks.PlainCheckpointHook'),
+                dict(type='tricks.NonFiniteLossHook')]

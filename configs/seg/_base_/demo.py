@@ -21,7 +21,7 @@ model = dict(
 
 # The base's pipelines scaled from 512 to 96 px (RandomResize's (2048, 512) -> (384, 96)); LoadAnnotations takes
 # reduce_zero_label from the dataset (mmseg deprecates setting it in the transform).
-dataset_type = 'BaseSegDataset'  # ADE20KDataset accepts only ADE's 150 class names
+dataset_type = 'tricks.ADEFormatDataset'  # ADE's layout with the world's classes, checked (seg/ade_format.py)
 train_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='LoadAnnotations'),
@@ -37,8 +37,7 @@ test_pipeline = [
     dict(type='LoadAnnotations'),
     dict(type='PackSegInputs'),
 ]
-ade_format = dict(type=dataset_type, data_root=data_root, metainfo=dict(classes=classes), reduce_zero_label=True,
-                  img_suffix='.jpg', seg_map_suffix='.png')
+ade_format = dict(type=dataset_type, data_root=data_root, metainfo=dict(classes=classes))
 
 
 def ade_split(split: str, pipeline: list) -> dict:

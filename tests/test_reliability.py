@@ -1,0 +1,236 @@
+"""A run survives being killed, stops on a loss that is not finite, and meets a bad key with one line: the engine's
+hooks and CLI (engine/hooks.py, engine/cli.py) on short real runs of the demo recipe."""
+
+import os
+import shutil
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from backbones.checkpoint import export_backbone, latest_checkpoint, load_checkpoint
+from datagen.demo_world import generate
+from engine.cli import ConfigError, main
+
+ROOT = Path(__file__).resolve().parents[1]
+RECIPE = ROOT / 'configs/cls/demo/resnet18d_cosine_ls.py'
+QUICK = [
+    'train_dataloader.num_workers=0',
+    'train_dataloader.persistent_workers=False',
+    'train_dataloader.dataset.indices=128',
+    'val_dataloader.dataset.indices=64',
+]
+
+
+def epochs(n: int) -> list[str]:
+    """The recipe's 30 epochs shortened to n, its warmup and cosine with them (--schedule-scale)."""
+    return ['--schedule-scale', str(n / 30)]
+
+
+@pytest.fixture(scope='module')
+def world(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp('world')
+    generate(root, seed=0, scenes_train=60, scenes_val=24)
+    return root / 'cls'
+
+
+def tool(argv: list[str], cwd: Path, env: dict | None = None) -> subprocess.CompletedProcess:
+    """tools/train_cls.py as a process, the way a user runs it."""
+    env = {**os.environ, 'OMP_NUM_THREADS': '1', 'PYTHONPATH': f'{ROOT}{os.pathsep}{ROOT / "tests"}', **(env or {})}
+    return subprocess.run(
+        [sys.executable, str(ROOT / 'tools/train_cls.py'), *argv],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=cwd,
+        timeout=300,
+    )
+
+
+def checkpoints(work_dir: Path) -> list[str]:
+    return sorted(p.name for p in work_dir.glob('*.pth*'))
+
+
+KILL_PLUGIN = "custom_imports = dict(imports=['faults'], allow_failed_imports=False)\n"
+# The files a run writes, in order: epoch_1, best_top1_epoch_1, epoch_1 again (mmengine re-saves it to record the
+# best score), then epoch_2, which the 4th write kills halfway through.
+KILL_AT_EPOCH_2 = {'FAULT_KILL_AT_PUT': '4'}
+
+
+def test_a_kill_inside_a_checkpoint_save_leaves_the_last_good_one_and_resume_finishes(world, tmp_path):
+    config = tmp_path / 'faulty.py'
+    config.write_text(f"_base_ = '{RECIPE}'\n{KILL_PLUGIN}")
+    work = tmp_path / 'work'
+    argv = [str(config), '--work-dir', str(work), '--data-root', str(world), *epochs(3), '--cfg-options', *QUICK]
+    killed = tool(argv, tmp_path, env=KILL_AT_EPOCH_2)
+    assert killed.returncode == -9, killed.stderr[-2000:]
+    assert checkpoints(work) == ['best_top1_epoch_1.pth', 'epoch_1.pth', 'epoch_2.pth.partial']
+    assert latest_checkpoint(str(work)) == str(work / 'epoch_1.pth')  # the pointer moves only after a whole file
+    assert load_checkpoint(str(work / 'epoch_1.pth'))['meta']['epoch'] == 1
+
+    resumed = tool([*argv, '--resume'], tmp_path)
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    assert 'resumed epoch: 1' in resumed.stdout + resumed.stderr
+    assert (work / 'last_checkpoint').read_text() == 'epoch_3.pth'  # relative: a copied work dir resumes its own
+    assert 'epoch_3.pth' in checkpoints(work) and not any(n.endswith('.partial') for n in checkpoints(work))
+    assert load_checkpoint(latest_checkpoint(str(work)))['meta']['epoch'] == 3
+
+
+def test_the_same_kill_under_mmengines_own_checkpoint_hook_leaves_nothing_to_resume(world, tmp_path):
+    """Why engine.hooks.CheckpointHook exists: mmengine deletes epoch_1 before writing epoch_2 in place."""
+    config = tmp_path / 'stock.py'
+    config.write_text(
+        f"_base_ = '{RECIPE}'\n{KILL_PLUGIN}default_hooks = dict(checkpoint=dict(type='mmengine.CheckpointHook'))\n"
+    )
+    work = tmp_path / 'work'
+    env = {'OMP_NUM_THREADS': '1', 'PYTHONPATH': f'{ROOT}{os.pathsep}{ROOT / "tests"}', **KILL_AT_EPOCH_2}
+    code = (
+        'import sys; from engine import cli; cli.use_safety_hooks = lambda cfg: None; '  # the stock hook, kept
+        'sys.argv = ["train_cls.py", *sys.argv[1:]]; cli.tool("cls", "train")'
+    )
+    killed = subprocess.run(
+        [
+            sys.executable,
+            '-c',
+            code,
+            str(config),
+            '--work-dir',
+            str(work),
+            '--data-root',
+            str(world),
+            *epochs(3),
+            '--cfg-options',
+            *QUICK,
+        ],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **env},
+        cwd=tmp_path,
+        timeout=300,
+    )
+    assert killed.returncode == -9, killed.stderr[-2000:]
+    assert 'epoch_1.pth' not in checkpoints(work)  # deleted before its successor was whole
+    with pytest.raises(Exception, match='epoch_1.pth'):
+        load_checkpoint(latest_checkpoint(str(work)))  # the pointer names a file that is gone
+
+
+def test_a_copied_work_dir_resumes_from_its_own_files_and_leaves_the_original_alone(world, tmp_path):
+    original = tmp_path / 'original'
+    options = ['--data-root', str(world), '--cfg-options', *QUICK]
+    main('cls', 'train', [str(RECIPE), '--work-dir', str(original), *epochs(1), *options])
+    before = checkpoints(original)
+    copy = tmp_path / 'copy'
+    shutil.copytree(original, copy)
+    main('cls', 'train', [str(RECIPE), '--work-dir', str(copy), '--resume', *epochs(2), *options])
+    assert checkpoints(original) == before  # its best checkpoint is still there
+    assert latest_checkpoint(str(copy)) == str(copy / 'epoch_2.pth')
+
+
+def test_a_loss_that_turns_nan_stops_the_run_with_one_line_and_keeps_the_last_good_checkpoint(world, tmp_path):
+    work = tmp_path / 'work'
+    config = tmp_path / 'explodes.py'  # epoch 1 trains normally; from epoch 2 on the lr is 1e9 times larger
+    config.write_text(
+        f"_base_ = '{RECIPE}'\ntrain_cfg = dict(max_epochs=3)\n"
+        f"param_scheduler = [dict(type='MultiStepLR', by_epoch=True, milestones=[1], gamma=1e9)]\n"
+    )
+    done = tool(
+        [
+            str(config),
+            '--work-dir',
+            str(work),
+            '--data-root',
+            str(world),
+            '--cfg-options',
+            *QUICK,
+            'train_dataloader.dataset.indices=256',
+        ],
+        tmp_path,
+    )  # 4 iterations an epoch: it diverges in epoch 2
+    assert done.returncode == 1
+    line = done.stderr.strip().splitlines()[-1]
+    assert line.startswith('error: iteration ') and 'the training loss is not finite (loss ' in line, line
+    assert f'the last good checkpoint is {work / "epoch_1.pth"}' in line
+    assert 'Traceback' not in done.stderr
+    assert checkpoints(work) == ['best_top1_epoch_1.pth', 'epoch_1.pth']  # no NaN model saved, none called best
+
+
+def test_fp16_steps_that_the_loss_scaler_skips_are_not_an_error(world, tmp_path):
+    # A loss scale of 2^60 overflows fp16 gradients: the scaler skips those steps and halves the scale; the loss
+    # itself stays finite, and the run goes on.
+    runner = main(
+        'cls',
+        'train',
+        [
+            str(RECIPE),
+            '--work-dir',
+            str(tmp_path),
+            '--data-root',
+            str(world),
+            '--amp',
+            'fp16',
+            *epochs(1),
+            '--cfg-options',
+            *QUICK,
+            'optim_wrapper.loss_scale.init_scale=1152921504606846976',
+        ],
+    )
+    scale = runner.optim_wrapper.loss_scaler.get_scale()
+    assert scale < 2**60 and runner.epoch == 1  # it skipped steps and finished
+
+
+@pytest.mark.parametrize(
+    'option, message',
+    [
+        ('optim_wraper.optimizer.lr=0.1', 'has no key optim_wraper (did you mean optim_wrapper?)'),
+        ('train_cfg.max_epoch=2', 'has no key train_cfg.max_epoch (did you mean train_cfg.max_epochs?)'),
+        ('model.backbone.depth.x=1', 'model.backbone.depth is a value, not a dict'),
+    ],
+)
+def test_a_misspelt_config_key_is_refused_naming_it(option, message):
+    with pytest.raises(ConfigError, match=message.replace('(', r'\(').replace(')', r'\)').replace('?', r'\?')):
+        main('cls', 'train', [str(RECIPE), '--cfg-options', option])
+
+
+def test_a_run_shorter_than_its_warmup_names_the_scheduler_and_the_key():
+    with pytest.raises(
+        ConfigError,
+        match=r'param_scheduler\[1\] \(CosineAnnealingLR\) begins at epoch 5 but would '
+        r'end with the run at train_cfg.max_epochs=3',
+    ):
+        main('cls', 'train', [str(RECIPE), '--cfg-options', 'train_cfg.max_epochs=3'])
+
+
+def test_the_tools_print_one_line_and_the_traceback_only_with_debug(tmp_path):
+    argv = [str(RECIPE), '--data-root', str(tmp_path / 'nowhere'), '--work-dir', str(tmp_path / 'work')]
+    quiet = tool(argv, tmp_path)
+    assert quiet.returncode == 1 and quiet.stderr.strip().splitlines() == [
+        f'error: {tmp_path / "nowhere" / "train"}: split folder not found'
+    ]
+    loud = tool([*argv, '--debug'], tmp_path)
+    assert loud.returncode == 1 and 'Traceback' in loud.stderr and 'split folder not found' in loud.stderr
+
+
+def test_exported_backbones_are_readable_by_others_as_files_open_makes_them(world, tmp_path):
+    runner = main(
+        'cls',
+        'train',
+        [
+            str(RECIPE),
+            '--work-dir',
+            str(tmp_path / 'work'),
+            '--data-root',
+            str(world),
+            *epochs(1),
+            '--cfg-options',
+            *QUICK,
+        ],
+    )
+    export_backbone(latest_checkpoint(runner.work_dir), str(tmp_path / 'export'))
+    (tmp_path / 'plain').write_text('')
+    expected = stat.S_IMODE((tmp_path / 'plain').stat().st_mode)
+    for name in ('backbone.pth', 'backbone.safetensors'):
+        assert stat.S_IMODE((tmp_path / 'export' / name).stat().st_mode) == expected
+    assert torch.load(tmp_path / 'export/backbone.pth', weights_only=True)['meta']['backbone']['variant'] == 'd'
