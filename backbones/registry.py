@@ -17,7 +17,9 @@ SCOPE = 'tricks'
 _LOCATIONS = {
     'MODELS': ['backbones', 'cls'],
     'HOOKS': ['engine.hooks', 'cls'],
+    'FUNCTIONS': ['engine.hooks'],
     'DATASETS': ['cls'],
+    'DATA_SAMPLERS': ['cls'],
     'TRANSFORMS': ['cls'],
     'METRICS': ['cls'],
     'OPTIM_WRAPPERS': ['cls'],
@@ -32,7 +34,9 @@ _CHILDREN = {
 
 MODELS = _CHILDREN['MODELS']
 HOOKS = _CHILDREN['HOOKS']
+FUNCTIONS = _CHILDREN['FUNCTIONS']
 DATASETS = _CHILDREN['DATASETS']
+DATA_SAMPLERS = _CHILDREN['DATA_SAMPLERS']
 TRANSFORMS = _CHILDREN['TRANSFORMS']
 METRICS = _CHILDREN['METRICS']
 OPTIM_WRAPPERS = _CHILDREN['OPTIM_WRAPPERS']

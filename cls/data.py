@@ -14,23 +14,55 @@ whole sample dict and changes only `inputs`. Transforms must not modify `inputs`
 `cache_decoded=True` it is the cached tensor.
 """
 
+import random
 from collections.abc import Sequence
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import torch
-from mmengine.dataset import BaseDataset
+from mmengine.dataset import BaseDataset, DefaultSampler
 from mmengine.logging import MMLogger
 from PIL import Image
 from torchvision.transforms import v2
 
 from backbones.errors import UserError
-from backbones.registry import DATASETS, TRANSFORMS
+from backbones.registry import DATA_SAMPLERS, DATASETS, TRANSFORMS
 
 IMAGE_EXTENSIONS = frozenset({'.jpg', '.jpeg', '.png', '.bmp', '.webp', '.tif', '.tiff', '.gif'})  # GIF: 1st frame
 # AlexNet's PCA of ImageNet RGB pixels (0-255), as GluonCV uses them: columns of EIGVEC are the eigenvectors.
 IMAGENET_EIGVAL = (55.46, 4.794, 1.148)
 IMAGENET_EIGVEC = ((-0.5675, 0.7192, 0.4009), (-0.5808, -0.0045, -0.8140), (-0.5836, -0.6948, 0.4203))
+
+
+def reseed(*key: int, accelerators: bool = True) -> None:
+    """Seed python, numpy and torch from `key` (e.g. seed, epoch, index) through numpy's SeedSequence. With
+    `accelerators=False` only torch's CPU generator: 1 µs where torch.manual_seed, which seeds every device's, takes
+    ~100 µs, too much to pay per sample."""
+    state = np.random.SeedSequence([abs(k) for k in key]).generate_state(2)
+    random.seed(int(state[0]))
+    np.random.seed(int(state[0]))
+    seed = int(state[0]) << 32 | int(state[1])
+    torch.manual_seed(seed) if accelerators else torch.default_generator.manual_seed(seed)
+
+
+class Draw(NamedTuple):
+    """A sample to load, and the seed and epoch its augmentation's random draws come from (`SeededSampler`)."""
+
+    index: int
+    seed: int
+    epoch: int
+
+
+@DATA_SAMPLERS.register_module()
+class SeededSampler(DefaultSampler):
+    """mmengine's DefaultSampler (same arguments: shuffle, seed, round_up; same order and sharding) whose indices carry
+    the sampler's seed and the epoch (`Draw`), so that `ImageFolder` seeds each sample's augmentation from (seed, epoch,
+    index). The draws then depend neither on which DataLoader worker loads a sample nor on what it loaded before: the
+    same for any number of workers, persistent or not, and replayed exactly by a run resumed at an epoch's start."""
+
+    def __iter__(self):
+        return (Draw(index, self.seed, self.epoch) for index in super().__iter__())
 
 
 class ImageFolderError(UserError):
@@ -121,6 +153,14 @@ class ImageFolder(BaseDataset):
         super().__init__(
             data_root=data_root, metainfo=dict(classes=tuple(find_classes(self.split_dir, classes))), **kwargs
         )
+
+    def __getitem__(self, idx: int | Draw) -> dict:
+        """`idx` from a plain sampler, or a `Draw` from `SeededSampler`: its augmentation seeded from (seed, epoch,
+        index)."""
+        if isinstance(idx, Draw):  # a DataLoader worker, or the main process: the CPU generator is the one drawn from
+            reseed(idx.seed, idx.epoch, idx.index, accelerators=False)
+            idx = idx.index
+        return super().__getitem__(idx)
 
     def load_data_list(self) -> list[dict]:
         data_list, skipped = [], []

@@ -24,7 +24,7 @@ from .tasks import TASKS, Task
 
 AMP_DTYPES = {'auto': None, 'fp16': 'float16', 'bf16': 'bfloat16'}  # None: the device's default (cls.optim)
 # Every run through these tools keeps them, whatever its config says (configs list them too, for other runners).
-SAFETY_HOOKS = ('tricks.NonFiniteLossHook', 'tricks.PlainCheckpointHook')
+SAFETY_HOOKS = ('tricks.NonFiniteLossHook', 'tricks.PlainCheckpointHook', 'tricks.ReseedHook')
 
 
 class ConfigError(UserError):
@@ -291,7 +291,8 @@ def use_amp(cfg: Config, amp: str) -> None:
 def join_cpu_process_group(cfg: Config) -> None:
     """mmengine 0.10.7 launches on accelerators only (it calls torch.cuda.set_device and gives DDP device ids). Without
     one, a `--launcher pytorch` run (torchrun) joins a gloo process group here, before the Runner would, and wraps the
-    model for CPU DDP."""
+    model for CPU DDP. torch's SyncBatchNorm runs on GPUs only: on CPU processes the model's SyncBN layers become
+    per-process BN (as mmengine makes them for a run that is not distributed), and the log says so."""
     import torch
     import torch.distributed as dist
 
@@ -303,6 +304,22 @@ def join_cpu_process_group(cfg: Config) -> None:
         **(cfg.get('model_wrapper_cfg') or {}),
         'device_ids': None,
     }
+    if replace_sync_bn(cfg.model):
+        print('SyncBN needs GPUs: on these CPU processes every SyncBN layer runs as per-process BN', flush=True)
+
+
+def replace_sync_bn(node) -> bool:
+    """Every `norm_cfg`-style dict(type='SyncBN', ...) under `node` becomes type 'BN'; True if there was one."""
+    found = False
+    if isinstance(node, dict):
+        if node.get('type') == 'SyncBN':
+            node['type'], found = 'BN', True
+        for value in node.values():
+            found = replace_sync_bn(value) or found
+    elif isinstance(node, list):
+        for value in node:
+            found = replace_sync_bn(value) or found
+    return found
 
 
 def one_line(err: BaseException) -> str:
@@ -311,6 +328,22 @@ def one_line(err: BaseException) -> str:
     line = lines[-1] if lines else type(err).__name__
     prefix = f'{type(err).__module__}.{type(err).__name__}: '
     return line.removeprefix(prefix)
+
+
+def task_of_config(argv: list[str] | None = None) -> str:
+    """The task of the config named first on the command line, by its `default_scope` (engine.tasks)."""
+    argv = sys.argv[1:] if argv is None else argv
+    config = next((a for a in argv if not a.startswith('-')), None)
+    if config is None or not osp.isfile(config):
+        raise SystemExit(f'error: config file {config} not found')
+    scope = Config.fromfile(config).get('default_scope')
+    tasks = [name for name, task in TASKS.items() if task.default_scope == scope]
+    if not tasks:
+        raise SystemExit(
+            f"error: {config}: default_scope {scope!r} is no task's "
+            f'({", ".join(f"{t.default_scope} → {n}" for n, t in TASKS.items())})'
+        )
+    return tasks[0]
 
 
 def tool(task_name: str, mode: str) -> None:

@@ -6,6 +6,8 @@
 - `PlainCheckpointHook`: every checkpoint the Runner saves is plain data, which the safe loader
   (`backbones.checkpoint.load_checkpoint`) can resume from.
 - `NonFiniteLossHook`: a training loss that turns NaN or infinite stops the run before it is validated or saved.
+- `ReseedHook` (with `seed_worker` for the DataLoader): every random draw depends on where the run is, not on what ran
+  before in the process, so a run resumed from a checkpoint draws what the uninterrupted run drew.
 - `BackboneWeightsCheckHook`: before fine-tuning starts, the backbone equals the exported backbone it was told to
   load, tensor for tensor, and is the architecture that export was trained as. A detector or segmentor whose
   `init_cfg=dict(type='Pretrained', ...)` silently fell back to random weights (a wrong prefix, renamed keys, a typo)
@@ -13,19 +15,25 @@
   shapes) would pass a shape check.
 """
 
+import ctypes
 import math
 import os
 import os.path as osp
+import random
+import signal
 
+import numpy as np
 import torch
-from mmengine.dist import is_main_process
+from mmengine.dist import get_rank, is_main_process
 from mmengine.hooks import CheckpointHook as MMEngineCheckpointHook
 from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
+from mmengine.runner import EpochBasedTrainLoop
 
 from backbones.checkpoint import atomic_write, exported_meta, latest_checkpoint, load_checkpoint, to_plain
 from backbones.errors import CheckpointError, UserError
-from backbones.registry import HOOKS
+from backbones.registry import FUNCTIONS, HOOKS
+from cls.data import SeededSampler, reseed
 
 
 class NonFiniteLossError(UserError):
@@ -188,3 +196,56 @@ class BackboneWeightsCheckHook(Hook):
             return
         count = check_backbone_weights(model.backbone, *source)
         runner.logger.info(f'BackboneWeightsCheckHook: all {count} backbone tensors equal {source[0]}')
+
+
+@FUNCTIONS.register_module()
+def seed_worker(worker_id: int) -> None:
+    """DataLoader `worker_init_fn` (`dict(type='tricks.seed_worker')`): seed python and numpy from the seed torch gave
+    this worker (drawn from the main process when the workers start: mmengine's default gives every run's workers
+    seed + worker id, and non-persistent workers would then repeat one epoch's augmentation), and end the worker
+    with its parent."""
+    seed = torch.initial_seed() % 2**32
+    random.seed(seed)
+    np.random.seed(seed)
+    _die_with_parent()
+
+
+def _die_with_parent() -> None:
+    """Linux: this process gets SIGKILL when its parent dies, so a killed run leaves no DataLoader worker behind
+    (torch's own watchdog notices only after a while)."""
+    try:
+        ctypes.CDLL('libc.so.6', use_errno=True).prctl(1, signal.SIGKILL)  # 1 = PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass  # not Linux: torch's watchdog still ends the worker
+
+
+@HOOKS.register_module()
+class ReseedHook(Hook):
+    """Reseed python, numpy and torch from (seed, rank, epoch) before every epoch of an epoch-based run, and from
+    (seed, rank, iteration) before every iteration of an iteration-based one. Augmentation, dropout, mixup, sampling in
+    the heads: every draw then depends on where the run is, so a run resumed from its last checkpoint (an epoch's end,
+    or any saved iteration) replays exactly what the uninterrupted run drew.
+
+    What it needs of the data: for epoch-based runs, per-sample seeds (`cls.data.SeededSampler` with `ImageFolder`),
+    or workers that start with each epoch (persistent_workers=False) and seed themselves from torch (`seed_worker`);
+    for iteration-based ones at least one worker, since mmengine skips the data of a resumed run's past iterations by
+    loading it, outside these seeds."""
+
+    priority = 'VERY_HIGH'
+
+    def before_train(self, runner) -> None:
+        loader = runner.train_dataloader
+        seeded = isinstance(loader.sampler, SeededSampler) or not loader.persistent_workers
+        if isinstance(runner.train_loop, EpochBasedTrainLoop) and not seeded:
+            runner.logger.warning(
+                "ReseedHook: train_dataloader.persistent_workers=True keeps each worker's random "
+                'state across epochs, so a resumed run will not replay its augmentation exactly'
+            )
+
+    def before_train_epoch(self, runner) -> None:
+        if isinstance(runner.train_loop, EpochBasedTrainLoop):
+            reseed(runner.seed, get_rank(), 0, runner.epoch)
+
+    def before_train_iter(self, runner, batch_idx: int, data_batch=None) -> None:
+        if not isinstance(runner.train_loop, EpochBasedTrainLoop):
+            reseed(runner.seed, get_rank(), 1, runner.iter)

@@ -1,11 +1,14 @@
-"""Test-only fault injection, imported by a run's config (`custom_imports`): SIGKILL this process halfway through
-the Nth file it writes through mmengine's local file backend (every checkpoint save goes through it), the file left
-truncated as a real kill would leave it. N comes from the environment (FAULT_KILL_AT_PUT)."""
+"""Test-only fault injection, imported by a run's config (`custom_imports`), set by the environment:
+- FAULT_KILL_AT_PUT=N: SIGKILL this process halfway through the Nth file it writes through mmengine's local file
+  backend (every checkpoint save goes through it), the file left truncated as a real kill would leave it;
+- FAULT_KILL_AT_ITER=N with the hook `dict(type='KillAtIteration')`: SIGKILL it right after training iteration N."""
 
 import os
 import signal
 
 from mmengine.fileio.backends import LocalBackend
+from mmengine.hooks import Hook
+from mmengine.registry import HOOKS
 
 KILL_AT = int(os.environ.get('FAULT_KILL_AT_PUT', '0'))
 _puts = 0
@@ -25,3 +28,18 @@ def _put_then_die(self, obj: bytes, filepath) -> None:
 
 
 LocalBackend.put = _put_then_die
+
+
+@HOOKS.register_module()
+class KillAtIteration(Hook):
+    """A hook (`dict(type='KillAtIteration')`): SIGKILL this process right after training iteration
+    FAULT_KILL_AT_ITER (1-based), wherever in an epoch that falls."""
+
+    priority = 'LOWEST'
+
+    def __init__(self):
+        self.at = int(os.environ.get('FAULT_KILL_AT_ITER', '0'))
+
+    def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None) -> None:
+        if runner.iter + 1 == self.at:
+            os.kill(os.getpid(), signal.SIGKILL)

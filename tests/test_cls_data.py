@@ -220,3 +220,32 @@ def test_cifar10_folders_load_with_the_cache(cifar_subset):
     batch = default_collate([test[i] for i in range(len(test))])
     assert batch['inputs'].shape == (60, 3, 32, 32) and batch['inputs'].dtype == torch.uint8
     assert batch['labels'].bincount().tolist() == [20, 20, 20]
+
+
+def augmented_epoch(dataset, sampler, workers: int) -> torch.Tensor:
+    loader = torch.utils.data.DataLoader(
+        dataset, batch_size=4, sampler=sampler, num_workers=workers, collate_fn=default_collate
+    )
+    return torch.cat([batch['inputs'] for batch in loader])
+
+
+def test_seeded_sampler_gives_every_sample_its_own_draws_whatever_the_workers(folder):
+    from mmengine.dataset import DefaultSampler
+
+    from cls.data import SeededSampler
+
+    pipeline = [
+        dict(type='tricks.RandomResizedCrop', size=16, scale=(0.2, 1.0)),
+        dict(type='tricks.RandomHorizontalFlip'),
+    ]
+    dataset = ImageFolder(str(folder), 'train', pipeline=pipeline)
+    seeded = SeededSampler(dataset, shuffle=True, seed=3)
+    in_process = augmented_epoch(dataset, seeded, workers=0)
+    assert torch.equal(in_process, augmented_epoch(dataset, seeded, workers=2))  # the same crops and flips
+    seeded.set_epoch(1)
+    assert not torch.equal(in_process, augmented_epoch(dataset, seeded, workers=0))  # another epoch, other draws
+    seeded.set_epoch(0)
+    assert torch.equal(in_process, augmented_epoch(dataset, seeded, workers=0))  # replayed: a resumed epoch
+    # mmengine's sampler (same order): the draws follow the workers' random state, not the sample.
+    plain = DefaultSampler(dataset, shuffle=True, seed=3)
+    assert not torch.equal(augmented_epoch(dataset, plain, workers=0), augmented_epoch(dataset, plain, workers=2))

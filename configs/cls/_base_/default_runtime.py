@@ -8,7 +8,7 @@ default_hooks = dict(
     sampler_seed=dict(type='DistSamplerSeedHook'),
 )
 custom_hooks = [dict(type='tricks.TrickCardHook'), dict(type='tricks.PlainCheckpointHook'),
-                dict(type='tricks.NonFiniteLossHook')]
+                dict(type='tricks.NonFiniteLossHook'), dict(type='tricks.ReseedHook')]
 env_cfg = dict(cudnn_benchmark=True, mp_cfg=dict(mp_start_method='fork', opencv_num_threads=0),
                dist_cfg=dict(backend='nccl'))
 log_processor = dict(by_epoch=True, window_size=50)

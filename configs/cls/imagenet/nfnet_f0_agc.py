@@ -23,4 +23,5 @@ auto_scale_lr = dict(enable=False)
 param_scheduler = [{{_base_.warmup}}, {{_base_.cosine}}]
 train_cfg = dict(max_epochs=360)
 custom_hooks = [dict(type='EMAHook', momentum=1e-4, priority='ABOVE_NORMAL'), dict(type='tricks.TrickCardHook'),
-                dict(type='tricks.PlainCheckpointHook'), dict(type='tricks.NonFiniteLossHook')]
+                dict(type='tricks.PlainCheckpointHook'), dict(type='tricks.NonFiniteLossHook'),
+                dict(type='tricks.ReseedHook')]

@@ -22,4 +22,4 @@ val_dataloader = dict(dataset=dict(type='tricks.VOCDataset', data_root=data_root
 test_dataloader = val_dataloader
 default_hooks = dict(checkpoint=dict(type='tricks.CheckpointHook'))
 custom_hooks = [dict(type='tricks.BackboneWeightsCheckHook'), dict(type='tricks.PlainCheckpointHook'),
-                dict(type='tricks.NonFiniteLossHook')]
+                dict(type='tricks.NonFiniteLossHook'), dict(type='tricks.ReseedHook')]

@@ -20,4 +20,4 @@ val_dataloader = dict(dataset=dict(data_root=data_root))
 test_dataloader = val_dataloader
 default_hooks = dict(checkpoint=dict(type='tricks.CheckpointHook'))
 custom_hooks = [dict(type='tricks.BackboneWeightsCheckHook'), dict(type='tricks.PlainCheckpointHook'),
-                dict(type='tricks.NonFiniteLossHook')]
+                dict(type='tricks.NonFiniteLossHook'), dict(type='tricks.ReseedHook')]
