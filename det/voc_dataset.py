@@ -19,6 +19,8 @@ from mmengine.logging import MMLogger
 from backbones.errors import UserError
 from backbones.registry import DATASETS
 
+PROGRESS_EVERY = 2000  # annotations between progress lines (VOC07+12 trainval: 16,551)
+
 
 class VOCFormatError(UserError):
     """A VOC-layout annotation or file that cannot be trained on, in one line naming the file."""
@@ -44,7 +46,7 @@ class VOCDataset(MMDetVOCDataset):
     """mmdet's VOCDataset (same arguments and data), checked as the module docstring says."""
 
     def load_data_list(self) -> list[dict]:
-        self._dropped, self._clipped = Counter(), Counter()
+        self._parsed, self._dropped, self._clipped = 0, Counter(), Counter()
         self._examples: dict[str, str] = {}
         data_list = super().load_data_list()
         logger = MMLogger.get_current_instance()
@@ -62,6 +64,9 @@ class VOCDataset(MMDetVOCDataset):
         return data_list
 
     def parse_data_info(self, img_info: dict) -> dict:
+        self._parsed += 1
+        if self._parsed % PROGRESS_EVERY == 0:
+            MMLogger.get_current_instance().info(f'{self.ann_file}: checked {self._parsed} annotations')
         xml_path, img_path = img_info['xml_path'], osp.join(self.sub_data_root, img_info['file_name'])
         for path, what in ((img_path, 'image'), (xml_path, 'annotation')):
             if not osp.isfile(path):

@@ -353,3 +353,38 @@ def test_a_tool_meets_bad_data_with_one_line_exit_1_and_leaves_existing_outputs_
     last = done.stderr.strip().splitlines()[-1]
     assert last.startswith(f'error: {bad}') and 'Traceback' not in done.stderr, done.stderr[-3000:]
     assert (work / 'epoch_1.pth').read_bytes() == b'an earlier run' and not (work / 'last_checkpoint').exists()
+
+
+@pytest.mark.skipif(not KANGAROO.is_file(), reason='../shared/data/kangaroo-voc.tar.gz is not beside the checkout')
+def test_the_detector_trains_and_evaluates_on_a_real_voc_layout_set(tmp_path):
+    """The demo's Faster R-CNN, told the set's one class, through tools/train_det.py on real photos (of kangaroos)."""
+    with tarfile.open(KANGAROO) as archive:
+        archive.extractall(tmp_path, filter='data')
+    root = next(tmp_path.glob('*/VOC2007')).parent
+    config = tmp_path / 'kangaroo.py'
+    config.write_text(
+        f"_base_ = '{ROOT / 'configs/det/demo/random_init.py'}'\n"
+        f"classes = ('kangaroo',)\n"
+        f'model = dict(roi_head=dict(bbox_head=dict(num_classes=1)))\n'
+        f'train_dataloader = dict(dataset=dict(metainfo=dict(classes=classes)))\n'
+        f'val_dataloader = dict(dataset=dict(metainfo=dict(classes=classes)))\n'
+        f'test_dataloader = val_dataloader\n'
+    )
+    runner = main(
+        'det',
+        'train',
+        [
+            str(config),
+            '--work-dir',
+            str(tmp_path / 'work'),
+            '--data-root',
+            str(root),
+            '--cfg-options',
+            'train_cfg.max_iters=2',
+            'train_cfg.val_interval=2',
+            'train_dataloader.num_workers=0',
+            'train_dataloader.persistent_workers=False',
+        ],
+    )
+    assert len(runner.train_dataloader.dataset) == 130 and len(runner.val_dataloader.dataset) == 34
+    assert runner.iter == 2 and 'val/pascal_voc/mAP' in runner.message_hub.log_scalars

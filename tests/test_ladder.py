@@ -269,3 +269,43 @@ def test_the_ladder_warns_when_a_teacher_does_not_beat_its_student():
     ]
     results[teacher]['metrics']['top1'] = 85.0
     assert weak_teachers(ladder, results) == []
+
+
+def test_a_ladder_killed_mid_step_resumes_that_step_from_its_last_checkpoint(tmp_path):
+    """A real SIGKILL of the ladder and the run it started (their whole process group), in the middle of a cls step;
+    the same command then resumes that step from its last checkpoint and finishes the ladder."""
+    import os
+    import signal
+    import time
+
+    generate(tmp_path / 'world', seed=0, scenes_train=150, scenes_val=10)
+    config = tmp_path / 'one_row.py'
+    config.write_text(f"""
+jobs = 1
+threads = 1
+schedule_scale = dict(cls={5 / 30}, det=0.01)   # cls: 5 epochs, det: 3 iterations
+data_roots = dict(cls='{tmp_path}/world/cls', det='{tmp_path}/world/voc/')
+rows = [dict(name='B', cls='configs/cls/demo/resnet18b_standard.py', det='configs/det/demo/resnet18b_standard.py')]
+""")
+    out = tmp_path / 'out'
+    step = out / 'cls/resnet18b_standard'
+    ladder = subprocess.Popen(
+        [sys.executable, 'tools/run_ladder.py', '--config', str(config), '--out', str(out)],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + 240
+    while not (step / 'epoch_2.pth').exists() and time.monotonic() < deadline and ladder.poll() is None:
+        time.sleep(0.2)
+    os.killpg(ladder.pid, signal.SIGKILL)
+    ladder.wait()
+    assert (step / 'epoch_2.pth').exists() and not (step / 'epoch_5.pth').exists(), sorted(os.listdir(step))
+    assert not (step / 'ladder_step.json').exists()  # unfinished: no record
+
+    stdout = run_ladder(config, out)
+    assert 'resume cls/resnet18b_standard' in stdout and 'done   det/resnet18b_standard' in stdout
+    assert 'resumed epoch: 2' in (step / 'ladder_train.log').read_text()
+    data = json.loads((out / 'results.json').read_text())
+    assert data['steps']['cls/resnet18b_standard']['metrics']['top1'] > 0

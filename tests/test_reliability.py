@@ -234,3 +234,50 @@ def test_exported_backbones_are_readable_by_others_as_files_open_makes_them(worl
     for name in ('backbone.pth', 'backbone.safetensors'):
         assert stat.S_IMODE((tmp_path / 'export' / name).stat().st_mode) == expected
     assert torch.load(tmp_path / 'export/backbone.pth', weights_only=True)['meta']['backbone']['variant'] == 'd'
+
+
+def test_a_killed_run_leaves_no_dataloader_worker_behind(world, tmp_path):
+    config = tmp_path / 'killed.py'
+    config.write_text(
+        f"_base_ = '{RECIPE}'\n{KILL_PLUGIN}"
+        "custom_hooks = [dict(type='tricks.TrickCardHook'), dict(type='KillAtIteration')]\n"
+    )
+    work = tmp_path / 'work_of_a_killed_run'
+    env = {
+        **os.environ,
+        'OMP_NUM_THREADS': '1',
+        'PYTHONPATH': f'{ROOT}{os.pathsep}{ROOT / "tests"}',
+        'FAULT_KILL_AT_ITER': '2',
+    }
+    argv = [
+        sys.executable,
+        str(ROOT / 'tools/train_cls.py'),
+        str(config),
+        '--work-dir',
+        str(work),
+        '--data-root',
+        str(world),
+        *epochs(1),
+        '--cfg-options',
+        'train_dataloader.num_workers=1',
+    ]
+    with open(tmp_path / 'log', 'w') as log:  # a file, not a pipe: waiting for a pipe's end would wait for the worker
+        done = subprocess.run(argv, stdout=log, stderr=log, env=env, timeout=300)
+    assert done.returncode == -9, (tmp_path / 'log').read_text()[-2000:]
+
+    def survivors() -> list[str]:  # processes whose command line names this run's work dir: its workers would
+        found = []
+        for pid in filter(str.isdigit, os.listdir('/proc')):
+            try:
+                if str(work) in Path(f'/proc/{pid}/cmdline').read_bytes().decode(errors='replace'):
+                    found.append(pid)
+            except OSError:
+                pass
+        return found
+
+    import time
+
+    deadline = time.monotonic() + 1  # torch's own watchdog checks every 5 s
+    while survivors() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert survivors() == []
