@@ -8,6 +8,7 @@ from .nfnet import NFNet
 from .presets import PRESETS, build_backbone
 from .registry import MODELS, SCOPE
 from .resnet import ResNet, ResNetV1c, ResNetV1d
+from .resnet9 import ResNet9
 
 use_safe_loader()
 
@@ -17,6 +18,7 @@ __all__ = [
     'SCOPE',
     'NFNet',
     'ResNet',
+    'ResNet9',
     'ResNetV1c',
     'ResNetV1d',
     'build_backbone',

@@ -1,4 +1,17 @@
-"""Argument conventions shared by every backbone family (`ResNet`, `NFNet`), in OpenMMLab's spelling."""
+"""The contract every backbone family meets (`ResNet`, `NFNet`, `ResNet9`), so that our classifier, mmdet's detectors
+and mmseg's segmentors build any of them unchanged; `tests/test_backbones.py` sweeps it over every preset.
+
+- `forward(x)` returns a tuple of N×C×H×W feature maps, one per stage in `out_indices`, in stage order.
+- Attributes: `out_indices` (sorted stage indices), `out_channels` and `out_strides` (C, and input size / map size,
+  of each returned map), `frozen_stages`.
+- Arguments, in OpenMMLab's spelling: `out_indices` (negative ones count from the last stage), `frozen_stages` (-1:
+  none; 0: the stem; k: the stem and stages 1..k, in eval mode with no gradients), `init_cfg`, `pretrained` (mmdet's
+  deprecated spelling of init_cfg); families with BatchNorm also `norm_cfg` and `norm_eval`.
+- `arch_config()`: the keys that say what the weights mean (an export carries them; the weights check compares
+  them); `trick_card()`: what the backbone contributes to the trick card (`config` plus its own tricks).
+
+The helpers below are the argument conventions the families share.
+"""
 
 import warnings
 from collections.abc import Sequence

@@ -59,6 +59,7 @@ class NFNet(BaseModule):
         self.stem, self.stages, self.final_conv, self.final_act = net.stem, net.stages, net.final_conv, net.final_act
         stage_channels = [info['num_chs'] for info in net.feature_info[1:]]
         self.out_channels = tuple(stage_channels[i] for i in self.out_indices)
+        self.out_strides = tuple(net.feature_info[i + 1]['reduction'] for i in self.out_indices)
         self._freeze_stages()
 
     def arch_config(self) -> dict:

@@ -12,6 +12,7 @@ PRESETS: dict[str, dict] = {
     if not (spec.stride_in_1x1 and block is BasicBlock)  # a = b for basic blocks: ResNet refuses it
 }
 PRESETS.update({arch: dict(type='tricks.NFNet', arch=arch) for arch in ('nf_resnet50', 'nfnet_f0', 'nfnet_f1')})
+PRESETS['resnet9'] = dict(type='tricks.ResNet9')  # the CIFAR-10 record net
 
 
 def build_backbone(name_or_cfg: str | dict, **overrides):

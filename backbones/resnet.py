@@ -295,6 +295,11 @@ class ResNet(BaseModule):
             stage_out_channels.append(channels_out)
             channels_in = channels_out
         self.out_channels = tuple(stage_out_channels[i] for i in self.out_indices)
+        reduction, stage_strides = stem_stride * (2 if stem_pool else 1), []
+        for stride in strides[:num_stages]:
+            reduction *= stride
+            stage_strides.append(reduction)
+        self.out_strides = tuple(stage_strides[i] for i in self.out_indices)
 
         self._init_default_weights()
         self._freeze_stages()

@@ -6,4 +6,15 @@ Importing this package registers its models, losses, batch augments, optim wrapp
 
 import backbones  # noqa: F401  (the backbones and the scope)
 
-from . import crop_flip, data, losses, metrics, mixup, model, optim, trick_card  # noqa: F401  (registration)
+from . import (  # noqa: F401  (registration)
+    crop_flip,
+    cutout,
+    data,
+    losses,
+    metrics,
+    mixup,
+    model,
+    optim,
+    schedules,
+    trick_card,
+)

@@ -125,11 +125,28 @@ class FrozenTeacher:
         return self.model(inputs, mode='tensor').float()
 
 
+POOLINGS = ('avg', 'max', 'avgmax')
+
+
+def global_pool(features: torch.Tensor, pooling: str) -> torch.Tensor:
+    """N×C×H×W → N×C (avg, max) or N×2C (avgmax: both, concatenated)."""
+    if pooling == 'avg':
+        return features.mean((2, 3))
+    if pooling == 'max':
+        return features.amax((2, 3))
+    return torch.cat([features.mean((2, 3)), features.amax((2, 3))], dim=1)
+
+
 @MODELS.register_module()
 class ImageClassifier(BaseModel):
     """Args:
-    backbone: a backbone config (`tricks.ResNet`, `tricks.NFNet`, …); its last returned stage is pooled.
+    backbone: a backbone config (`tricks.ResNet`, `tricks.NFNet`, `tricks.ResNet9`, …); its last returned stage is
+        pooled.
     num_classes: outputs of the linear head.
+    pooling: global pooling of the last stage: 'avg' (ResNet), 'max' (the CIFAR-10 record nets) or 'avgmax' (both,
+        concatenated: the head sees twice the channels).
+    logit_scale: the logits are multiplied by it (the record runs' 0.125, which keeps a bias-free head's logits small).
+    head_bias: whether the linear head has a bias (the record runs' has none).
     dropout: dropout before the head (NFNet-F0 uses 0.2).
     loss: the loss config; gets (logits, targets, teacher_logits) and returns a dict of named loss parts.
     teacher: dict(config=..., checkpoint=...) for knowledge distillation, or None.
@@ -140,6 +157,9 @@ class ImageClassifier(BaseModel):
         self,
         backbone: dict,
         num_classes: int,
+        pooling: str = 'avg',
+        logit_scale: float = 1.0,
+        head_bias: bool = True,
         dropout: float = 0.0,
         loss: dict | None = None,
         teacher: dict | None = None,
@@ -152,9 +172,13 @@ class ImageClassifier(BaseModel):
             **(data_preprocessor or {}),
         }
         super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
+        if pooling not in POOLINGS:
+            raise ValueError(f'ImageClassifier: pooling {pooling!r}; expected one of {", ".join(POOLINGS)}')
         self.backbone = MODELS.build(backbone)
+        self.pooling, self.logit_scale = pooling, logit_scale
         self.dropout = nn.Dropout(dropout) if dropout > 0 else nn.Identity()
-        self.head = nn.Linear(self.backbone.out_channels[-1], num_classes)
+        features = self.backbone.out_channels[-1] * (2 if pooling == 'avgmax' else 1)
+        self.head = nn.Linear(features, num_classes, bias=head_bias)
         self.loss_fn = MODELS.build(loss or dict(type='tricks.ClassificationLoss'))
         self.teacher = FrozenTeacher(**teacher) if teacher else None
         self.channels_last = channels_last
@@ -162,7 +186,7 @@ class ImageClassifier(BaseModel):
             self.to(memory_format=torch.channels_last)
 
     def extract_feat(self, inputs: torch.Tensor) -> torch.Tensor:
-        return self.backbone(inputs)[-1].mean((2, 3))
+        return global_pool(self.backbone(inputs)[-1], self.pooling)
 
     def forward(
         self,
@@ -172,6 +196,8 @@ class ImageClassifier(BaseModel):
         mode: str = 'tensor',
     ):
         logits = self.head(self.dropout(self.extract_feat(inputs)))
+        if self.logit_scale != 1.0:
+            logits = logits * self.logit_scale
         if mode == 'tensor':
             return logits
         if mode == 'loss':
@@ -187,6 +213,9 @@ class ImageClassifier(BaseModel):
         distill = dict(teacher=self.teacher.config, **self.loss_fn.trick_card()) if self.teacher else None
         return dict(
             backbone=self.backbone.trick_card(),
+            pooling=self.pooling,
+            logit_scale=self.logit_scale,
+            head_bias=self.head.bias is not None,
             dropout=getattr(self.dropout, 'p', 0.0),
             channels_last=self.channels_last,
             **self.data_preprocessor.trick_card(),

@@ -4,16 +4,18 @@ import pytest
 import torch
 from torch.nn.modules.batchnorm import _BatchNorm
 
-from backbones import MODELS, PRESETS, NFNet, ResNet, build_backbone
+from backbones import MODELS, PRESETS, NFNet, ResNet, ResNet9, build_backbone
 from backbones.complexity import measure
 
 SMALL = 64  # px: big enough for stride 32, small enough for a 2-core CPU
 
 
 def parts(model) -> tuple[list, list]:
-    """(stem modules, stages) of either family."""
+    """(stem modules, stages) of each family."""
     if isinstance(model, ResNet):
         return model._stem_modules(), [getattr(model, name) for name in model.res_layers]
+    if isinstance(model, ResNet9):
+        return [model.prep], [model.layer1, model.layer2, model.layer3]
     return [model.stem], list(model.stages)
 
 
@@ -21,17 +23,30 @@ def small(name: str, **overrides):
     """A preset at reduced width where the family allows it (the structure under test stays the same)."""
     if PRESETS[name]['type'] == 'tricks.ResNet':
         overrides.setdefault('base_channels', 8)
+    if PRESETS[name]['type'] == 'tricks.ResNet9':
+        overrides.setdefault('width', 0.125)
     return build_backbone(name, **overrides)
 
 
 @pytest.mark.parametrize('name', list(PRESETS))
-def test_every_preset_builds_through_the_registry_and_returns_four_scales(name):
+def test_every_preset_meets_the_backbone_contract(name):
+    """backbones/contract.py: a tuple of maps for out_indices, whose channels and strides the attributes state;
+    arch_config() rebuilds the same architecture; trick_card() carries it."""
     model = small(name)
     assert type(model).__module__.startswith('backbones.')
     outs = model(torch.randn(2, 3, SMALL, SMALL))
-    assert [o.shape[-1] for o in outs] == [SMALL // s for s in (4, 8, 16, 32)]
+    assert isinstance(outs, tuple) and len(outs) == len(model.out_indices)
     assert tuple(o.shape[1] for o in outs) == model.out_channels
+    assert tuple(SMALL // o.shape[-1] for o in outs) == model.out_strides
     assert all(torch.isfinite(o).all() for o in outs)
+    rebuilt = MODELS.build(model.arch_config())
+    assert rebuilt.arch_config() == model.arch_config() and model.trick_card()['config'] == model.arch_config()
+    assert {k: v.shape for k, v in rebuilt.state_dict().items()} == {k: v.shape for k, v in model.state_dict().items()}
+
+
+@pytest.mark.parametrize('name', [n for n in PRESETS if not n.startswith('resnet9')])
+def test_imagenet_presets_return_four_scales(name):
+    assert small(name).out_strides == (4, 8, 16, 32)
 
 
 @pytest.mark.parametrize('name', ['resnet18d', 'resnet50d', 'nf_resnet50'])
@@ -71,7 +86,7 @@ def test_dilated_resnet_contracts_the_first_block_like_mmseg():
     )
 
 
-@pytest.mark.parametrize('name', ['resnet18b', 'resnet50d', 'nf_resnet50'])
+@pytest.mark.parametrize('name', ['resnet18b', 'resnet50d', 'nf_resnet50', 'resnet9'])
 @pytest.mark.parametrize('frozen_stages', [0, 2])
 def test_frozen_stages_get_no_gradient_and_stay_in_eval(name, frozen_stages):
     model = small(name, frozen_stages=frozen_stages)
@@ -176,6 +191,11 @@ def test_mmdet_spelling_of_the_variants(legacy, variant):
         (dict(type='tricks.NFNet', arch='resnet50'), 'resnet50'),
         (dict(type='tricks.NFNet', arch='nf_resnet50', out_indices=(5,)), '5'),
         (dict(type='tricks.NFNet', arch='nf_resnet50', output_stride=4), '4'),
+        (dict(type='tricks.ResNet9', res_layers=('layer1', 'layer4')), "'layer4'"),
+        (dict(type='tricks.ResNet9', extra_layers=('prep',)), "'prep'"),
+        (dict(type='tricks.ResNet9', downsample='stride'), "'stride'"),
+        (dict(type='tricks.ResNet9', bn_weight_init='zeros'), "'zeros'"),
+        (dict(type='tricks.ResNet9', out_indices=(3,)), '3'),
     ],
 )
 def test_bad_arguments_fail_at_build_time_with_one_line_naming_the_value(cfg, needle):

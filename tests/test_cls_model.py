@@ -114,3 +114,18 @@ def test_distillation_uses_a_frozen_teacher_on_the_same_batch(tmp_path):
     assert not teacher.training  # model.train() did not reach it
     assert all(p.grad is None for p in teacher.parameters())
     assert all(torch.equal(v, snapshot[k]) for k, v in teacher.state_dict().items())  # BN stats untouched
+
+
+@pytest.mark.parametrize('pooling', ['avg', 'max', 'avgmax'])
+def test_global_pooling_logit_scale_and_bias_free_head_are_config_keys(pooling):
+    model = classifier(pooling=pooling, logit_scale=0.125, head_bias=False).eval()
+    x = model.data_preprocessor(batch(), training=False)['inputs']
+    features = model.backbone(x)[-1]
+    pooled = {'avg': features.mean((2, 3)), 'max': features.flatten(2).max(dim=2).values}
+    pooled['avgmax'] = torch.cat([pooled['avg'], pooled['max']], dim=1)
+    assert model.head.bias is None and model.head.in_features == pooled[pooling].shape[1]
+    torch.testing.assert_close(model(x), 0.125 * pooled[pooling] @ model.head.weight.T)
+    card = model.trick_card()
+    assert (card['pooling'], card['logit_scale'], card['head_bias']) == (pooling, 0.125, False)
+    with pytest.raises(ValueError, match="pooling 'sum'"):
+        classifier(pooling='sum')

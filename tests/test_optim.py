@@ -189,6 +189,9 @@ RECIPES = sorted(p for p in (ROOT / 'configs/cls').rglob('*.py') if '_base_' not
 def expected_schedule(path: Path) -> tuple[str, int, int, float]:
     """(kind, epochs, warmup epochs, peak lr at the config's batch) that the answer key gives a recipe."""
     scale, name = path.parent.name, path.stem
+    if scale == 'resnet9':  # the page: 0 → 0.4 → 0, knots at epochs 0, 4, 20 (record: 0, 5, 24; Extra: 0, 12, 60)
+        epochs, peak_epoch = {'record': (24, 5), 'page_extra_l1_l2_l3': (60, 12)}.get(name, (20, 4))
+        return 'piecewise', epochs, peak_epoch, 0.4
     if name == 'nfnet_f0_agc':  # the NFNet paper: 360 epochs, 5 warmup, lr 0.1 × 4096/256 set by hand
         return 'warmup_cosine', 360, 5, 1.6
     epochs, mixup_epochs, warmup, lr_per_256 = SCALES[scale]
@@ -201,6 +204,8 @@ def expected_schedule(path: Path) -> tuple[str, int, int, float]:
 
 def closed_form(kind: str, epochs: int, warmup_epochs: int, peak: float, i: int) -> float:
     m, total = warmup_epochs * ITERS_PER_EPOCH, epochs * ITERS_PER_EPOCH
+    if kind == 'piecewise':  # linear from 0 at iteration 0 to the peak at m, back to 0 at the end
+        return peak * (i / m if i <= m else (total - i) / (total - m))
     if kind != 'step' and i < m:  # mmengine's LinearLR: peak·(s + (1 − s)·i/(m − 1)), s = 1e-3
         return peak * (1e-3 + (1 - 1e-3) * i / (m - 1))
     if kind.endswith('step'):  # ÷10 at every milestone epoch passed, milestones at ¼, ½, ¾ rounded half up

@@ -45,6 +45,7 @@ def test_every_seg_config_is_covered():
     names = {str(p.relative_to(SEG)) for p in CONFIGS}
     assert names == {
         'demo/random_init.py',
+        'demo/resnet9_random_init.py',
         'demo/resnet18b_standard.py',
         'demo/resnet18d_cosine_ls.py',
         'demo/resnet18d_cosine_ls_distill_mixup.py',
@@ -69,8 +70,8 @@ def test_config_builds_our_backbone_through_mmseg(path: Path, tmp_path: Path):
     assert {'type': 'tricks.PlainCheckpointHook'} in cfg.custom_hooks
 
     # The row names its backbone once: the file that the matching, existing cls config exports.
-    if name == 'random_init':
-        assert backbone_cfg.type == 'tricks.ResNet' and backbone_cfg.get('init_cfg') is None
+    if name.endswith('random_init'):  # the controls, named by hand
+        assert backbone_cfg.type in ('tricks.ResNet', 'tricks.ResNet9') and backbone_cfg.get('init_cfg') is None
     else:
         recipe = (
             ROOT
@@ -104,6 +105,8 @@ def test_config_builds_our_backbone_through_mmseg(path: Path, tmp_path: Path):
     backbone = model.backbone
     if name.startswith('nfnet'):
         assert isinstance(backbone, backbones.NFNet) and backbone.arch == 'dm_nfnet_f0'
+    elif name.startswith('resnet9'):
+        assert isinstance(backbone, backbones.ResNet9) and backbone.out_strides[-1] == 8  # FCN's output stride
     else:
         assert isinstance(backbone, backbones.ResNet)
         assert backbone.variant == ('b' if 'resnet50b' in name or 'resnet18b' in name else 'd')  # from the export
@@ -113,7 +116,7 @@ def test_config_builds_our_backbone_through_mmseg(path: Path, tmp_path: Path):
         assert conv3x3(backbone.layer4[-1]).dilation[0] == 4
     heads = (model.decode_head, model.auxiliary_head)
     assert [backbone.out_channels[h.in_index] for h in heads] == [h.in_channels for h in heads]
-    if name != 'random_init':
+    if not name.endswith('random_init'):
         model.init_weights()
         assert check_backbone_weights(backbone, backbone_cfg.checkpoint) == len(backbone.state_dict())
 

@@ -1,0 +1,175 @@
+"""ResNet-9 of the CIFAR-10 record runs ("How to train your ResNet", davidcpage/cifar10-fast), and the nets of the
+page's architecture search (its part 4) as settings of the same class.
+
+The record net ("Residual: L1+L3"): prep conv-BN-ReLU 64 → layer1: conv-BN-ReLU 128, 2×2 max-pool, residual branch
+of two conv-BN-ReLU → layer2: conv-BN-ReLU 256, max-pool → layer3: conv-BN-ReLU 512, max-pool, residual branch. Convs
+are 3×3 without bias; a residual branch is added to its input with no ReLU after the sum. 6,573,120 parameters with
+the page's bias-free 10-class head, 6,568,000 without it. The classifier's part (global max pool, the bias-free head,
+logits × 0.125) is `cls.model.ImageClassifier`'s keys `pooling`, `head_bias`, `logit_scale`.
+
+The search's steps, as settings (the page's CIFAR-10 accuracy at 20 epochs; configs/cls/resnet9/):
+- shortest path: `downsample='conv1x1'` (a stride-2 1×1 conv-BN-ReLU), widths 64-128-256-256, no residual, γ drawn
+  from U[0, 1] as PyTorch 0.4 initialised BatchNorm (`bn_weight_init='uniform'`): 55.9 %
+  (the page's very first net also drops the prep conv's BN-ReLU and puts BN-ReLU before each 1×1 conv: 56.0 % once
+  cleaned up as here);
+- `downsample='conv3x3'`: a stride-2 3×3 conv-BN-ReLU: 85.6 %;
+- `downsample='pool'`: a stride-1 3×3 conv-BN-ReLU, then a 2×2 max-pool: 89.7 %;
+- global max pooling, the last width doubled to 512: 90.7 %;  γ = 1 (`bn_weight_init='ones'`), logits × 0.125: 91.1 %;
+- `res_layers=('layer1', 'layer3')`: 93.8 % (94.08 % at 24 epochs, the record); `extra_layers` adds a conv-BN-ReLU
+  after a layer's pool ("Extra: L1+L2+L3": 95 % at 60 epochs).
+"""
+
+from collections.abc import Sequence
+
+import torch
+import torch.nn as nn
+from mmengine.model import BaseModule
+from torch.nn.modules.batchnorm import _BatchNorm
+
+from .contract import check_frozen_stages, freeze, init_cfg_with_pretrained, normalise_out_indices
+from .errors import BackboneArgError
+from .norm import build_norm
+from .registry import MODELS
+
+LAYERS = ('layer1', 'layer2', 'layer3')
+DOWNSAMPLES = ('conv1x1', 'conv3x3', 'pool')
+BN_WEIGHT_INITS = ('ones', 'uniform')
+
+
+def conv_bn(in_channels: int, out_channels: int, norm_cfg: dict, kernel: int = 3, stride: int = 1) -> nn.Sequential:
+    """conv (no bias) → norm → ReLU, the page's one building block."""
+    return nn.Sequential(
+        nn.Conv2d(in_channels, out_channels, kernel, stride, padding=kernel // 2, bias=False),
+        build_norm(norm_cfg, out_channels),
+        nn.ReLU(inplace=True),
+    )
+
+
+class Residual(nn.Module):
+    """x + branch(x), the branch two conv-BN-ReLU blocks of the same width (no ReLU after the sum, as on the page)."""
+
+    def __init__(self, channels: int, norm_cfg: dict):
+        super().__init__()
+        self.branch = nn.Sequential(conv_bn(channels, channels, norm_cfg), conv_bn(channels, channels, norm_cfg))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.branch(x)
+
+
+def make_layer(in_channels: int, channels: int, downsample: str, extra: bool, residual: bool,
+               norm_cfg: dict) -> nn.Sequential:  # fmt: skip
+    """A stage that halves the resolution, then an optional extra conv and an optional residual branch."""
+    if downsample == 'pool':
+        blocks = [conv_bn(in_channels, channels, norm_cfg), nn.MaxPool2d(2)]
+    else:
+        blocks = [conv_bn(in_channels, channels, norm_cfg, kernel=1 if downsample == 'conv1x1' else 3, stride=2)]
+    if extra:
+        blocks.append(conv_bn(channels, channels, norm_cfg))
+    if residual:
+        blocks.append(Residual(channels, norm_cfg))
+    return nn.Sequential(*blocks)
+
+
+@MODELS.register_module()
+class ResNet9(BaseModule):
+    """The record net and its search's nets (module docstring), with the suite's backbone contract.
+
+    Args:
+        channels: widths of the prep conv and of layer1..3 (the record net: 64, 128, 256, 512).
+        width: a multiplier on every width (0.5 for a quicker CPU run, 2 for the page's "double width").
+        res_layers: the layers that end in a residual branch.
+        extra_layers: the layers that get an extra conv-BN-ReLU after their downsampling.
+        downsample: 'pool' (stride-1 conv, then 2×2 max-pool), 'conv3x3' or 'conv1x1' (a stride-2 conv).
+        bn_weight_init: 'ones' (today's PyTorch, the page's finding) or 'uniform' (γ ~ U[0, 1], as PyTorch 0.4 did).
+        out_indices: the layers (0..2 = layer1..3) whose outputs are returned, at strides 2, 4, 8.
+        frozen_stages: freeze prep (0) and layers 1..frozen_stages; -1 freezes nothing.
+        norm_cfg, norm_eval, init_cfg, pretrained: as for `tricks.ResNet`.
+    """
+
+    def __init__(
+        self,
+        channels: Sequence[int] = (64, 128, 256, 512),
+        width: float = 1.0,
+        res_layers: Sequence[str] = ('layer1', 'layer3'),
+        extra_layers: Sequence[str] = (),
+        downsample: str = 'pool',
+        bn_weight_init: str = 'ones',
+        in_channels: int = 3,
+        out_indices: Sequence[int] = (0, 1, 2),
+        frozen_stages: int = -1,
+        norm_cfg: dict | None = None,
+        norm_eval: bool = False,
+        pretrained: str | None = None,
+        init_cfg: dict | list | None = None,
+    ):
+        super().__init__(init_cfg=init_cfg_with_pretrained(pretrained, init_cfg))
+        for key, names in (('res_layers', res_layers), ('extra_layers', extra_layers)):
+            unknown = sorted(set(names) - set(LAYERS))
+            if unknown:
+                raise BackboneArgError(f'ResNet9: {key} names {unknown[0]!r}; the layers are {", ".join(LAYERS)}')
+        for key, value, allowed in (('downsample', downsample, DOWNSAMPLES),
+                                    ('bn_weight_init', bn_weight_init, BN_WEIGHT_INITS)):  # fmt: skip
+            if value not in allowed:
+                raise BackboneArgError(f'ResNet9: {key}={value!r}; expected one of {", ".join(allowed)}')
+        if len(channels) != 1 + len(LAYERS) or not width > 0:
+            raise BackboneArgError(f'ResNet9: channels {tuple(channels)} needs 4 widths (prep, layer1..3) and width '
+                                   f'{width} must be > 0')  # fmt: skip
+        self.channels = tuple(int(c) for c in channels)
+        self.width, self.in_channels, self.downsample, self.bn_weight_init = (
+            width,
+            in_channels,
+            downsample,
+            bn_weight_init,
+        )
+        self.res_layers, self.extra_layers = tuple(res_layers), tuple(extra_layers)
+        self.out_indices = normalise_out_indices(out_indices, len(LAYERS))
+        self.frozen_stages = check_frozen_stages(frozen_stages, len(LAYERS))
+        self.norm_eval = norm_eval
+        norm_cfg = norm_cfg or dict(type='BN', requires_grad=True)
+        widths = [max(1, round(c * width)) for c in self.channels]
+        self.prep = conv_bn(in_channels, widths[0], norm_cfg)
+        for i, name in enumerate(LAYERS):
+            layer = make_layer(widths[i], widths[i + 1], downsample, name in extra_layers, name in res_layers, norm_cfg)
+            self.add_module(name, layer)
+        self.out_channels = tuple(widths[i + 1] for i in self.out_indices)
+        self.out_strides = tuple(2 ** (i + 1) for i in self.out_indices)
+        self._init_norms()
+        self._freeze_stages()
+
+    def _init_norms(self) -> None:
+        for m in self.modules():
+            if isinstance(m, (_BatchNorm, nn.GroupNorm)):
+                nn.init.ones_(m.weight) if self.bn_weight_init == 'ones' else nn.init.uniform_(m.weight, 0, 1)
+                nn.init.zeros_(m.bias)
+
+    def arch_config(self) -> dict:
+        """The keys that say what the weights mean (see `backbones.contract`)."""
+        return dict(type='tricks.ResNet9', channels=list(self.channels), width=self.width,
+                    res_layers=list(self.res_layers), extra_layers=list(self.extra_layers),
+                    downsample=self.downsample, in_channels=self.in_channels)  # fmt: skip
+
+    def trick_card(self) -> dict:
+        return dict(config=self.arch_config(), bn_weight_init=self.bn_weight_init)
+
+    def _freeze_stages(self) -> None:
+        if self.frozen_stages >= 0:
+            freeze([self.prep, *(getattr(self, name) for name in LAYERS[: self.frozen_stages])])
+
+    def train(self, mode: bool = True) -> 'ResNet9':
+        """Keep frozen stages (and, with norm_eval, every BatchNorm) in eval mode."""
+        super().train(mode)
+        self._freeze_stages()
+        if mode and self.norm_eval:
+            for m in self.modules():
+                if isinstance(m, _BatchNorm):
+                    m.eval()
+        return self
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        x = self.prep(x)
+        outs = []
+        for i, name in enumerate(LAYERS):
+            x = getattr(self, name)(x)
+            if i in self.out_indices:
+                outs.append(x)
+        return tuple(outs)
