@@ -20,6 +20,7 @@ from mmengine.runner import Runner
 from backbones.checkpoint import latest_checkpoint
 from backbones.errors import UserError
 
+from .host import reuse_freed_memory
 from .tasks import TASKS, Task
 
 AMP_DTYPES = {'auto': None, 'fp16': 'float16', 'bf16': 'bfloat16'}  # None: the device's default (cls.optim)
@@ -261,7 +262,7 @@ def rescale_schedule(cfg: Config, factor: float) -> None:
             if scheduler.get(key) is not None:
                 scheduler[key] = max(1, round(scheduler[key] * factor))
         if scheduler.get('milestones') is not None:
-            scheduler.milestones = [max(1, round(m * factor)) for m in scheduler.milestones]
+            scheduler.milestones = [m and max(1, round(m * factor)) for m in scheduler.milestones]  # 0 stays 0
 
 
 def default_work_dir(config: str) -> str:
@@ -349,6 +350,7 @@ def task_of_config(argv: list[str] | None = None) -> str:
 def tool(task_name: str, mode: str) -> None:
     """What tools/{train,test}_<task>.py run: `main`, with bad input or a run that cannot go on reported as its one
     line (`error: ...`) and exit status 1; `--debug` shows the traceback instead."""
+    reuse_freed_memory()
     try:
         main(task_name, mode)
     except UserError as err:
