@@ -111,6 +111,16 @@ def atomic_write(path: str, write: Callable[[str], None]) -> None:
             os.remove(tmp)
 
 
+def write_json(path: str, data) -> None:
+    """`data` as indented JSON, written atomically (`atomic_write`)."""
+
+    def write(tmp):
+        with open(tmp, 'w') as f:
+            json.dump(data, f, indent=1, default=str)
+
+    atomic_write(path, write)
+
+
 def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)

@@ -17,7 +17,7 @@ SCOPE = 'tricks'
 _LOCATIONS = {
     'MODELS': ['backbones', 'cls'],
     'HOOKS': ['engine.hooks', 'cls'],
-    'FUNCTIONS': ['engine.hooks'],
+    'FUNCTIONS': ['engine.hooks', 'cls'],
     'PARAM_SCHEDULERS': ['cls'],
     'DATASETS': ['cls'],
     'DATA_SAMPLERS': ['cls'],

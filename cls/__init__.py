@@ -15,6 +15,7 @@ from . import (  # noqa: F401  (registration)
     mixup,
     model,
     optim,
+    resident,
     schedules,
     trick_card,
 )

@@ -14,6 +14,9 @@ whole sample dict and changes only `inputs`. Transforms must not modify `inputs`
 `cache_decoded=True` it is the cached tensor.
 """
 
+import hashlib
+import json
+import os
 import random
 from collections.abc import Sequence
 from pathlib import Path
@@ -26,6 +29,7 @@ from mmengine.logging import MMLogger
 from PIL import Image
 from torchvision.transforms import v2
 
+from backbones.checkpoint import atomic_write
 from backbones.errors import UserError
 from backbones.registry import DATA_SAMPLERS, DATASETS, TRANSFORMS
 
@@ -115,6 +119,34 @@ def decode_image(path: str | Path) -> torch.Tensor:
     return torch.from_numpy(rgb).permute(2, 0, 1).contiguous()
 
 
+def default_cache_dir() -> Path:
+    """`$TRICKS_CACHE/decoded`: the per-user cache root that tools/env.sh sets up and exports (same default)."""
+    xdg_cache = Path(os.environ.get('XDG_CACHE_HOME') or Path.home() / '.cache')
+    return Path(os.environ.get('TRICKS_CACHE') or xdg_cache / 'bag-of-tricks') / 'decoded'
+
+
+def decode_all(paths: Sequence[str], cache_dir: str | Path | None = None) -> torch.Tensor | list[torch.Tensor]:
+    """Every image decoded: one stacked uint8 N×C×H×W tensor when all share a size, else a list. With `cache_dir`
+    ('auto': `default_cache_dir()`), the result is kept there as plain tensors, named after a hash of the files'
+    paths, sizes and modification times, so the next run loads it instead of decoding (a changed file misses)."""
+    cache_file = None
+    if cache_dir is not None:
+        stats = [(os.path.abspath(p), os.stat(p).st_size, os.stat(p).st_mtime_ns) for p in paths]
+        key = hashlib.sha256(json.dumps(stats).encode()).hexdigest()[:20]
+        cache_file = Path(default_cache_dir() if cache_dir == 'auto' else cache_dir) / f'{key}.pt'
+        if cache_file.is_file():
+            try:
+                return torch.load(cache_file, weights_only=True)['images']
+            except Exception as err:  # a cache written by another torch, or damaged: decode again and replace it
+                MMLogger.get_current_instance().warning(f'{cache_file}: unreadable cache ({err}); decoding again')
+    images = [decode_image(path) for path in paths]
+    images = torch.stack(images) if len({image.shape for image in images}) == 1 else images
+    if cache_file is not None:
+        cache_file.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write(str(cache_file), lambda tmp: torch.save(dict(images=images), tmp))
+    return images
+
+
 @DATASETS.register_module()
 class ImageFolder(BaseDataset):
     """`data_root/<split>/<class>/*.<image extension>`, checked when built so a bad set fails before training.
@@ -125,10 +157,14 @@ class ImageFolder(BaseDataset):
         classes: the expected class names, in label order (e.g. the train set's `metainfo['classes']`).
         same_classes_as: a sibling split whose class folders this split must have, e.g. 'train' for a val set in a
             config, where the train set's object is not at hand.
+        max_per_class: read only the first N images (in sorted order) of each class: a fixed, balanced part of a set,
+            e.g. for a quick ladder.
         verify_images: check every file's header when built (cheap on small sets); otherwise a bad file is named
             when it is loaded.
         cache_decoded: decode every image once into memory when built (one stacked uint8 tensor when all images
             share a size, as CIFAR-10's 32x32 do), so epochs skip decoding.
+        cache_dir: with `cache_decoded`, also keep the decoded images on disk there ('auto': `default_cache_dir()`),
+            so the next run starts without decoding (`decode_all`).
         **kwargs: mmengine BaseDataset's (pipeline, indices, serialize_data, test_mode, max_refetch).
     """
 
@@ -138,8 +174,10 @@ class ImageFolder(BaseDataset):
         split: str = 'train',
         classes: Sequence[str] | None = None,
         same_classes_as: str | None = None,
+        max_per_class: int | None = None,
         verify_images: bool = False,
         cache_decoded: bool = False,
+        cache_dir: str | None = None,
         **kwargs,
     ):
         if classes is not None and same_classes_as is not None:
@@ -147,8 +185,12 @@ class ImageFolder(BaseDataset):
         self.split_dir = Path(data_root) / split
         if same_classes_as is not None:
             classes = find_classes(Path(data_root) / same_classes_as)
+        if max_per_class is not None and not (isinstance(max_per_class, int) and max_per_class > 0):
+            raise ImageFolderError(f'ImageFolder: max_per_class must be a whole number > 0, got {max_per_class!r}')
+        self.max_per_class = max_per_class
         self.verify_images = verify_images
         self.cache_decoded = cache_decoded
+        self.cache_dir = cache_dir
         self._decoded: torch.Tensor | list[torch.Tensor] = []
         super().__init__(
             data_root=data_root, metainfo=dict(classes=tuple(find_classes(self.split_dir, classes))), **kwargs
@@ -166,7 +208,7 @@ class ImageFolder(BaseDataset):
         data_list, skipped = [], []
         for label, name in enumerate(self.metainfo['classes']):
             images, others = list_images(self.split_dir / name)
-            data_list += [dict(img_path=str(path), label=label) for path in images]
+            data_list += [dict(img_path=str(path), label=label) for path in images[: self.max_per_class]]
             skipped += others
         if skipped:
             MMLogger.get_current_instance().warning(
@@ -177,9 +219,7 @@ class ImageFolder(BaseDataset):
             for info in data_list:
                 verify_image(info['img_path'])
         if self.cache_decoded:
-            images = [decode_image(info['img_path']) for info in data_list]
-            same_size = len({image.shape for image in images}) == 1
-            self._decoded = torch.stack(images) if same_size else images
+            self._decoded = decode_all([info['img_path'] for info in data_list], self.cache_dir)
             for index, info in enumerate(data_list):
                 info['cache_index'] = index  # survives `indices`/get_subset, which reorder data_list
         return data_list

@@ -147,6 +147,8 @@ class ImageClassifier(BaseModel):
         concatenated: the head sees twice the channels).
     logit_scale: the logits are multiplied by it (the record runs' 0.125, which keeps a bias-free head's logits small).
     head_bias: whether the linear head has a bias (the record runs' has none).
+    test_flip: predict from the mean of the logits of each image and its mirror image (the record runs' test-time
+        augmentation; training is unchanged).
     dropout: dropout before the head (NFNet-F0 uses 0.2).
     loss: the loss config; gets (logits, targets, teacher_logits) and returns a dict of named loss parts.
     teacher: dict(config=..., checkpoint=...) for knowledge distillation, or None.
@@ -160,6 +162,7 @@ class ImageClassifier(BaseModel):
         pooling: str = 'avg',
         logit_scale: float = 1.0,
         head_bias: bool = True,
+        test_flip: bool = False,
         dropout: float = 0.0,
         loss: dict | None = None,
         teacher: dict | None = None,
@@ -175,7 +178,7 @@ class ImageClassifier(BaseModel):
         if pooling not in POOLINGS:
             raise ValueError(f'ImageClassifier: pooling {pooling!r}; expected one of {", ".join(POOLINGS)}')
         self.backbone = MODELS.build(backbone)
-        self.pooling, self.logit_scale = pooling, logit_scale
+        self.pooling, self.logit_scale, self.test_flip = pooling, logit_scale, test_flip
         self.dropout = nn.Dropout(dropout) if dropout > 0 else nn.Identity()
         features = self.backbone.out_channels[-1] * (2 if pooling == 'avgmax' else 1)
         self.head = nn.Linear(features, num_classes, bias=head_bias)
@@ -188,6 +191,10 @@ class ImageClassifier(BaseModel):
     def extract_feat(self, inputs: torch.Tensor) -> torch.Tensor:
         return global_pool(self.backbone(inputs)[-1], self.pooling)
 
+    def logits(self, inputs: torch.Tensor) -> torch.Tensor:
+        logits = self.head(self.dropout(self.extract_feat(inputs)))
+        return logits * self.logit_scale if self.logit_scale != 1.0 else logits
+
     def forward(
         self,
         inputs: torch.Tensor,
@@ -195,15 +202,15 @@ class ImageClassifier(BaseModel):
         targets: torch.Tensor | None = None,
         mode: str = 'tensor',
     ):
-        logits = self.head(self.dropout(self.extract_feat(inputs)))
-        if self.logit_scale != 1.0:
-            logits = logits * self.logit_scale
+        logits = self.logits(inputs)
         if mode == 'tensor':
             return logits
         if mode == 'loss':
             teacher_logits = self.teacher(inputs) if self.teacher is not None else None
             return self.loss_fn(logits, targets, teacher_logits)
         if mode == 'predict':
+            if self.test_flip:
+                logits = (logits + self.logits(inputs.flip(3))) / 2
             scores = logits.float().softmax(dim=1)
             return [dict(scores=s, label=label) for s, label in zip(scores, labels)]
         raise ValueError(f'ImageClassifier: unknown mode {mode!r}; expected tensor, loss or predict')
@@ -216,6 +223,7 @@ class ImageClassifier(BaseModel):
             pooling=self.pooling,
             logit_scale=self.logit_scale,
             head_bias=self.head.bias is not None,
+            test_flip=self.test_flip,
             dropout=getattr(self.dropout, 'p', 0.0),
             channels_last=self.channels_last,
             **self.data_preprocessor.trick_card(),

@@ -8,6 +8,7 @@
 - `NonFiniteLossHook`: a training loss that turns NaN or infinite stops the run before it is validated or saved.
 - `ReseedHook` (with `seed_worker` for the DataLoader): every random draw depends on where the run is, not on what ran
   before in the process, so a run resumed from a checkpoint draws what the uninterrupted run drew.
+- `TimeToAccuracyHook`: wall seconds since the process started at every validation, and when a target is first met.
 - `BackboneWeightsCheckHook`: before fine-tuning starts, the backbone equals the exported backbone it was told to
   load, tensor for tensor, and is the architecture that export was trained as. A detector or segmentor whose
   `init_cfg=dict(type='Pretrained', ...)` silently fell back to random weights (a wrong prefix, renamed keys, a typo)
@@ -16,11 +17,13 @@
 """
 
 import ctypes
+import json
 import math
 import os
 import os.path as osp
 import random
 import signal
+import time
 
 import numpy as np
 import torch
@@ -30,7 +33,14 @@ from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 from mmengine.runner import EpochBasedTrainLoop
 
-from backbones.checkpoint import atomic_write, exported_meta, latest_checkpoint, load_checkpoint, to_plain
+from backbones.checkpoint import (
+    atomic_write,
+    exported_meta,
+    latest_checkpoint,
+    load_checkpoint,
+    to_plain,
+    write_json,
+)
 from backbones.errors import CheckpointError, UserError
 from backbones.registry import FUNCTIONS, HOOKS
 from cls.data import SeededSampler, reseed
@@ -110,7 +120,7 @@ class NonFiniteLossHook(Hook):
     priority = 'VERY_HIGH'  # after_train_iter: before the checkpoint hook and the loop's validation
 
     def after_train_iter(self, runner, batch_idx: int, data_batch=None, outputs=None) -> None:
-        terms = {key: float(value) for key, value in (outputs or {}).items() if 'loss' in key}
+        terms = {key: float(torch.as_tensor(value).detach()) for key, value in (outputs or {}).items() if 'loss' in key}
         if all(math.isfinite(value) for value in terms.values()):
             return
         shown = ', '.join(f'{key} {value:.4g}' for key, value in terms.items())
@@ -119,6 +129,78 @@ class NonFiniteLossHook(Hook):
             f'iteration {runner.iter + 1}: the training loss is not finite ({shown}); stopped '
             f'before validating or saving it; the last good checkpoint is {last or "none"}'
         )
+
+
+def process_start_time() -> float:
+    """`time.time()` when this process started (Linux: from /proc, so imports count; elsewhere: when this module was
+    imported)."""
+    try:
+        with open('/proc/self/stat') as f:
+            ticks = int(f.read().rsplit(')', 1)[1].split()[19])  # field 22, starttime, in clock ticks since boot
+        with open('/proc/stat') as f:
+            boot = next(int(line.split()[1]) for line in f if line.startswith('btime '))
+        return boot + ticks / os.sysconf('SC_CLK_TCK')
+    except (OSError, ValueError, IndexError, StopIteration):
+        return _IMPORTED_AT
+
+
+_IMPORTED_AT = time.time()
+
+
+@HOOKS.register_module()
+class TimeToAccuracyHook(Hook):
+    """Time to accuracy, the record runs' measure: at every validation, the wall seconds since the process started
+    (imports, data loading and evaluation included, as a user waits for them) beside `metric`, and, with a `target`,
+    the first validation that reaches it. Logged, and kept in `work_dir/time_to_accuracy.json` (the ladder's
+    results.json carries it). A resumed run keeps the entries of the run it resumes, each with the number of the
+    process it came from, whose clock restarted.
+
+    Every classification run has it (`default_hooks.time_to_accuracy` in configs/cls/_base_/default_runtime.py); a
+    config sets its target by key: `default_hooks = dict(time_to_accuracy=dict(target=94))`."""
+
+    priority = 'LOW'  # after_val_epoch: after the logger has written the metrics
+    file_name = 'time_to_accuracy.json'
+
+    def __init__(self, target: float | None = None, metric: str = 'top1'):
+        self.target, self.metric = target, metric
+        self.started = process_start_time()
+
+    def before_train(self, runner) -> None:
+        self.path = osp.join(runner.work_dir, self.file_name)
+        self.record = dict(metric=self.metric, target=self.target, reached=None, curve=[])
+        if runner.iter > 0 and osp.isfile(self.path):  # resumed: keep what the earlier process saw up to here
+            with open(self.path) as f:
+                earlier = json.load(f)
+            curve = [entry for entry in earlier['curve'] if entry['iter'] <= runner.iter]
+            self.record.update(curve=curve, reached=next((e for e in curve if self._reaches(e['value'])), None))
+        self.process = 1 + max((entry['process'] for entry in self.record['curve']), default=0)
+
+    def after_val_epoch(self, runner, metrics: dict | None = None) -> None:
+        if not is_main_process() or not hasattr(self, 'record') or self.metric not in (metrics or {}):
+            return
+        entry = dict(
+            seconds=round(time.time() - self.started, 2),
+            epoch=runner.epoch,
+            iter=runner.iter,
+            value=float(metrics[self.metric]),
+            process=self.process,
+        )
+        self.record['curve'].append(entry)
+        if self.record['reached'] is None and self._reaches(entry['value']):
+            self.record['reached'] = entry
+            runner.logger.info(
+                f'time to {self.metric} {self.target:g}: {entry["seconds"]:.1f} s after the process '
+                f'started (epoch {entry["epoch"]}, iteration {entry["iter"]}: {entry["value"]:.2f})'
+            )
+        else:
+            target = '' if self.target is None else f' (target {self.target:g})'
+            runner.logger.info(
+                f'{self.metric} {entry["value"]:.2f} at {entry["seconds"]:.1f} s after the process started{target}'
+            )
+        write_json(self.path, self.record)
+
+    def _reaches(self, value: float) -> bool:
+        return self.target is not None and value >= self.target
 
 
 @HOOKS.register_module()

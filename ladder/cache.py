@@ -14,9 +14,10 @@ import os.path as osp
 
 from mmengine.config import Config
 
-from backbones.checkpoint import atomic_write, export_backbone, latest_checkpoint, load_checkpoint
+from backbones.checkpoint import export_backbone, latest_checkpoint, load_checkpoint, write_json
 from datagen.demo_world import VERSION as WORLD_VERSION
 from datagen.demo_world import generate
+from engine.hooks import TimeToAccuracyHook
 from engine.tasks import TASKS
 
 from .plan import LadderError, Step
@@ -49,14 +50,6 @@ def read_json(path: str) -> dict | None:
             return json.load(f)
     except (FileNotFoundError, json.JSONDecodeError):
         return None
-
-
-def write_json(path: str, data) -> None:
-    def write(tmp):
-        with open(tmp, 'w') as f:
-            json.dump(data, f, indent=1, default=str)
-
-    atomic_write(path, write)
 
 
 def read_scalars(work_dir: str) -> dict:
@@ -105,6 +98,9 @@ def finish(step: Step, step_card: dict, wall_s: float) -> dict:
         wall_s=round(wall_s, 1),
         curves=curves,
     )
+    time_to_accuracy = read_json(osp.join(step.work_dir, TimeToAccuracyHook.file_name))
+    if time_to_accuracy:
+        result['time_to_accuracy'] = time_to_accuracy
     diverged = diverged_at(curves)
     if diverged is not None:  # its metrics are those of a broken model: the report says so beside them
         result['diverged_at'] = diverged

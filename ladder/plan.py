@@ -1,9 +1,14 @@
 """A ladder config → the steps to run, in dependency order.
 
-A ladder config (configs/ladders/*.py) lists the rows of the paper's tables, each a cls config and the configs of
-the tasks that fine-tune its exported backbone (`engine.tasks`: det, seg); a row without cls is a random-init
-control. A distillation teacher named by a student's `model.teacher.config` becomes a step of its own, before the
-student. Every step is a `RunSettings` of the ordinary train tool, built here as data.
+A ladder config (configs/ladders/*.py) lists the rows of a table, each a cls config and the configs of the tasks
+that fine-tune its exported backbone (`engine.tasks`: det, seg); a row without cls is a random-init control, a row
+with cls alone is a classification ablation (the CIFAR-10 page's). A distillation teacher named by a student's
+`model.teacher.config` becomes a step of its own, before the student. Every step is a `RunSettings` of the ordinary
+train tool, built here as data.
+
+With `seeds=N` (or `tools/run_ladder.py --seeds N`) every step runs N times, with `randomness.seed` 0 … N−1: the seed
+is part of the step's settings, hence of its card, so reuse and resume work seed by seed, and each seed's transfer
+steps read that seed's backbone (a student, that seed's teacher). With one seed the steps keep their configs' own seed.
 """
 
 import os.path as osp
@@ -25,6 +30,8 @@ LADDER_KEYS = {
     'schedule_scale',
     'data_roots',
     'cfg_options',
+    'seeds',
+    'reference',
 }
 ROW_KEYS = {'name', 'paper', 'cls', *TRANSFER_TASKS}
 
@@ -39,6 +46,7 @@ class Step:
     settings: RunSettings  # what its train tool runs (without --resume)
     needs: list[str] = field(default_factory=list)  # keys of the steps whose outputs this one reads
     nproc_per_node: int = 1
+    seed: int | None = None  # the ladder's seed for it (None: the config's own)
 
     @property
     def name(self) -> str:
@@ -46,7 +54,7 @@ class Step:
 
     @property
     def key(self) -> str:
-        return f'{self.task}/{self.name}'
+        return step_key(self.task, self.settings.config, self.seed)
 
     @property
     def work_dir(self) -> str:
@@ -57,11 +65,17 @@ class Step:
         return load_config(TASKS[self.task], self.settings, register=False)
 
 
+def step_key(task: str, config: str, seed: int | None) -> str:
+    """'task/config name', and '/seed<k>' in a ladder of several seeds; also its folder under the ladder's out."""
+    name = osp.splitext(osp.basename(config))[0]
+    return f'{task}/{name}' + ('' if seed is None else f'/seed{seed}')
+
+
 @dataclass
 class Row:
     name: str
-    paper: str | None
-    steps: dict[str, str]  # task -> step key
+    paper: str | float | None  # a row of the task's paper table (engine.tasks), or the reference's top-1
+    steps: dict[str, list[str]]  # task -> its step keys, one per seed
 
 
 @dataclass
@@ -73,6 +87,8 @@ class Ladder:
     jobs: int = 1
     threads: int | None = None
     embedded_world: str | None = None
+    seeds: tuple[int | None, ...] = (None,)
+    reference: str | None = None  # where a row's numeric `paper` figure comes from
 
 
 def _per_task(cfg: Config, key: str, source: str) -> dict:
@@ -90,8 +106,8 @@ def backbone_checkpoint_key(cfg: Config) -> str:
     return 'model.backbone.init_cfg.checkpoint'
 
 
-def plan(source: str, out: str | None = None) -> Ladder:
-    """Read a ladder config and list its steps: teachers, then each row's cls and transfer steps."""
+def plan(source: str, out: str | None = None, seeds: int | None = None) -> Ladder:
+    """Read a ladder config and list its steps: for each seed, teachers, then each row's cls and transfer steps."""
     if not osp.isfile(source):
         raise LadderError(f'ladder config {source} not found')
     cfg = Config.fromfile(source)
@@ -101,21 +117,24 @@ def plan(source: str, out: str | None = None) -> Ladder:
     out = out or cfg.get('out') or osp.join('work_dirs', 'ladders', osp.splitext(osp.basename(source))[0])
     scale, data_roots, options = (_per_task(cfg, k, source) for k in ('schedule_scale', 'data_roots', 'cfg_options'))
     nproc = cfg.get('nproc_per_node') or 1
+    count = seeds if seeds is not None else cfg.get('seeds', 1)
+    if not isinstance(count, int) or count < 1:
+        raise LadderError(f'{source}: seeds must be a whole number ≥ 1, got {count!r}')
     steps: dict[str, Step] = {}
 
-    def add(task: str, config: str, needs: list[str], backbone_from: str | None = None) -> str:
+    def add(task: str, config: str, needs: list[str], seed: int | None, backbone_from: str | None = None) -> str:
         if not osp.isfile(config):
             raise LadderError(f'{source}: {task} config {config} not found')
-        name = osp.splitext(osp.basename(config))[0]
+        seeded = {} if seed is None else {'randomness.seed': seed}
         settings = RunSettings(
             config,
-            work_dir=osp.join(out, task, name),
+            work_dir=osp.join(out, step_key(task, config, seed)),
             data_root=data_roots.get(task),
             schedule_scale=scale.get(task),
-            cfg_options=dict(options.get(task, {})),
+            cfg_options=dict(options.get(task, {})) | seeded,
             launcher='pytorch' if nproc > 1 else 'none',
         )
-        step = Step(task, settings, needs, nproc)
+        step = Step(task, settings, needs, nproc, seed)
         try:
             settings.argv()  # every value must survive the train tool's command line
         except ValueError as err:
@@ -126,7 +145,7 @@ def plan(source: str, out: str | None = None) -> Ladder:
         if task == 'cls':
             teacher = step.resolve().model.get('teacher')
             if teacher:  # train the teacher first, in this ladder, and point the student at it
-                teacher_key = add('cls', teacher.config, [])
+                teacher_key = add('cls', teacher.config, [], seed)
                 settings.cfg_options['model.teacher.checkpoint'] = steps[teacher_key].work_dir
                 step.needs.append(teacher_key)
         if step.key in steps:
@@ -136,6 +155,7 @@ def plan(source: str, out: str | None = None) -> Ladder:
         steps[step.key] = step
         return step.key
 
+    seed_values = (None,) if count == 1 else tuple(range(count))
     rows = []
     for index, row in enumerate(cfg.get('rows') or []):
         where = f'{source}: rows[{index}]'
@@ -144,17 +164,21 @@ def plan(source: str, out: str | None = None) -> Ladder:
                 f'{where}: keys {sorted(row)}; a row has name (required), paper, '
                 f'{", ".join(sorted(ROW_KEYS - {"name", "paper"}))}'
             )
-        if not any(row.get(t) for t in TRANSFER_TASKS):
-            raise LadderError(f'{where} ({row["name"]}): names no {" or ".join(TRANSFER_TASKS)} config')
-        keys = {}
-        if row.get('cls'):
-            keys['cls'] = add('cls', row['cls'], [])
-        for task in TRANSFER_TASKS:
-            if row.get(task):
-                cls_key = keys.get('cls')
-                keys[task] = add(task, row[task], [cls_key] if cls_key else [], backbone_from=cls_key)
+        if not any(row.get(t) for t in ('cls', *TRANSFER_TASKS)):
+            raise LadderError(f'{where} ({row["name"]}): names no cls, {" or ".join(TRANSFER_TASKS)} config')
+        keys: dict[str, list[str]] = {}
+        for seed in seed_values:
+            cls_key = add('cls', row['cls'], [], seed) if row.get('cls') else None
+            if cls_key:
+                keys.setdefault('cls', []).append(cls_key)
+            for task in TRANSFER_TASKS:
+                if row.get(task):
+                    needs = [cls_key] if cls_key else []
+                    keys.setdefault(task, []).append(add(task, row[task], needs, seed, backbone_from=cls_key))
         rows.append(Row(row['name'], row.get('paper'), keys))
     if not rows:
         raise LadderError(f'{source}: no rows')
     jobs = int(cfg.get('jobs') or 1)
-    return Ladder(source, out, rows, steps, jobs, cfg.get('threads'), cfg.get('embedded_world'))
+    return Ladder(
+        source, out, rows, steps, jobs, cfg.get('threads'), cfg.get('embedded_world'), seed_values, cfg.get('reference')
+    )

@@ -4,25 +4,59 @@ plots, all from the runs' records. Tables, columns and the paper's figures are t
 
 import os.path as osp
 
-from backbones.checkpoint import atomic_write
+from backbones.checkpoint import atomic_write, write_json
 from engine.tasks import TASKS, TRANSFER_TASKS, Task
 
-from .cache import write_json
+from .noise import summarize, within_noise
 from .plan import Ladder
 from .run import metrics_text, weak_teachers
 
 
+def aggregate(keys: list[str], results: dict) -> dict:
+    """A row's entry for one task from its steps (one per seed): the mean of each metric, its spread over seeds
+    (`noise.summarize`), the first iteration any seed diverged at, the time each seed took to its accuracy target;
+    or the first failure."""
+    per_seed = [results.get(key, dict(error='not run')) for key in keys]
+    entry = dict(steps=keys)
+    failed = [(key, result['error']) for key, result in zip(keys, per_seed) if 'error' in result]
+    if failed:
+        entry['error'] = failed[0][1] if len(keys) == 1 else f'{failed[0][0]}: {failed[0][1]}'
+        return entry
+    spread = {
+        column: summarize([result['metrics'][column] for result in per_seed]) for column in per_seed[0]['metrics']
+    }
+    entry.update(metrics={column: s['mean'] for column, s in spread.items()}, spread=spread)
+    diverged = [result['diverged_at'] for result in per_seed if 'diverged_at' in result]
+    if diverged:
+        entry['diverged_at'] = min(diverged)
+    records = [result.get('time_to_accuracy') for result in per_seed]
+    if all(record and record.get('target') is not None for record in records):
+        reached = [record['reached']['seconds'] for record in records if record['reached']]
+        entry['time_to_target'] = dict(
+            target=records[0]['target'],
+            reached=len(reached),
+            n=len(records),
+            seconds=summarize(reached) if reached else None,
+        )
+    return entry
+
+
 def collect(ladder: Ladder, results: dict, wall_s: float, command: str) -> dict:
-    """results.json: the rows as the tables show them, then every step with its card, metrics and curves."""
+    """results.json: the rows as the tables show them (over seeds), then every step with its card, metrics and
+    curves."""
     rows = []
     for row in ladder.rows:
         entry = dict(name=row.name, paper=row.paper)
-        for task, key in row.steps.items():
-            result = results.get(key, dict(error='not run'))
-            entry[task] = dict(step=key, **{k: result[k] for k in ('metrics', 'error', 'diverged_at') if k in result})
+        for task, keys in row.steps.items():
+            entry[task] = aggregate(keys, results)
         rows.append(entry)
     steps = {
-        key: dict(config=step.settings.config, work_dir=step.work_dir, **results.get(key, dict(error='not run')))
+        key: dict(
+            config=step.settings.config,
+            work_dir=step.work_dir,
+            seed=step.seed,
+            **results.get(key, dict(error='not run')),
+        )
         for key, step in ladder.steps.items()
     }
     paper = {
@@ -36,6 +70,9 @@ def collect(ladder: Ladder, results: dict, wall_s: float, command: str) -> dict:
         wall_s=round(wall_s, 1),
         jobs=ladder.jobs,
         threads=ladder.threads,
+        seeds=[seed for seed in ladder.seeds if seed is not None] or None,
+        reference=ladder.reference,
+        noise_rule=NOISE_RULE,
         rows=rows,
         steps=steps,
         warnings=weak_teachers(ladder, results),
@@ -43,15 +80,54 @@ def collect(ladder: Ladder, results: dict, wall_s: float, command: str) -> dict:
     )
 
 
-def _cell(value, previous=None) -> tuple[str, str]:
-    if value is None:
+NOISE_RULE = 'a Δ is within noise (≈) when |Δ| < 2·√(s₁²/n₁ + s₂²/n₂), s the sample std over n seeds of each row'
+
+
+def _spread(row: dict, task: str, column: str) -> dict | None:
+    return (row.get(task) or {}).get('spread', {}).get(column)
+
+
+def _cell(summary: dict | None, previous: dict | None = None) -> tuple[str, str]:
+    """'mean ± std' (n > 1) or 'value', and the Δ to the row above, marked ≈ when it is within noise."""
+    if summary is None:
         return '—', ''
-    delta = '' if previous is None else f'{value - previous:+.2f}'
-    return f'{value:.2f}', delta
+    text = f'{summary["mean"]:.2f}' + (f' ± {summary["std"]:.2f}' if summary['std'] is not None else '')
+    if previous is None:
+        return text, ''
+    return text, f'{summary["mean"] - previous["mean"]:+.2f}' + (' ≈' if within_noise(summary, previous) else '')
 
 
-def _metric(row: dict, task: str, column: str):
-    return (row.get(task) or {}).get('metrics', {}).get(column)
+def _time_cell(entry: dict) -> str:
+    time_to = entry.get('time_to_target')
+    if not time_to:
+        return '—'
+    seconds = time_to['seconds']
+    if seconds is None:
+        return f'not reached ({time_to["n"]} seed(s))'
+    text = f'{seconds["mean"]:.0f}' + (f' ± {seconds["std"]:.0f}' if seconds['std'] is not None else '')
+    return text + (f' ({time_to["reached"]} of {time_to["n"]} seeds)' if time_to['reached'] < time_to['n'] else '')
+
+
+def cls_table(data: dict) -> list[str]:
+    """The rows' classification: top-1, Δ, the time to the recipe's accuracy target, and the reference figure a row
+    names (`paper=<number>`: e.g. the CIFAR-10 page's)."""
+    head = ['row', 'top-1 (%)', 'Δ', 'time to target (s)', 'reference top-1']
+    lines = ['| ' + ' | '.join(head) + ' |', '|' + '---|' * len(head)]
+    previous = None
+    for row in data['rows']:
+        if 'cls' not in row:
+            continue
+        if 'error' in row['cls']:
+            lines.append(f'| {row["name"]} | {row["cls"]["error"]} |' + ' |' * (len(head) - 2))
+            continue
+        summary = _spread(row, 'cls', 'top1')
+        reference = row['paper']
+        reference = f'{reference:.2f}' if isinstance(reference, int | float) else (reference or '—')
+        lines.append(
+            '| ' + ' | '.join([row['name'], *_cell(summary, previous), _time_cell(row['cls']), reference]) + ' |'
+        )
+        previous = summary
+    return lines
 
 
 def table(data: dict, task: Task) -> list[str]:
@@ -68,20 +144,16 @@ def table(data: dict, task: Task) -> list[str]:
         if 'error' in row[task.name]:
             lines.append(f'| {row["name"]} | {row[task.name]["error"]} |' + ' |' * (len(head) - 2))
             continue
-        cells = [row['name'], *_cell(_metric(row, 'cls', 'top1'), previous and previous[0])]
-        values = [_metric(row, 'cls', 'top1')]
-        for i, column in enumerate(columns):
-            value = _metric(row, task.name, column)
-            cells += _cell(value, previous and previous[i + 1])
-            values.append(value)
+        summaries = [_spread(row, 'cls', 'top1'), *(_spread(row, task.name, column) for column in columns)]
+        cells = [row['name']]
+        for i, summary in enumerate(summaries):
+            cells += _cell(summary, previous and previous[i])
         if 'diverged_at' in row[task.name]:
             cells[-2] += f' (loss not finite from iter {row[task.name]["diverged_at"]})'
-        reference = paper.get(row['paper']) if row['paper'] else None
-        cells += (
-            [row['paper'] or '—', *(f'{v:.2f}' for v in reference)] if reference else ['—'] * (1 + len(paper_columns))
-        )
+        reference = paper.get(row['paper']) if isinstance(row['paper'], str) else None
+        cells += [row['paper'], *(f'{v:.2f}' for v in reference)] if reference else ['—'] * (1 + len(paper_columns))
         lines.append('| ' + ' | '.join(cells) + ' |')
-        previous = values
+        previous = summaries
     return lines
 
 
@@ -90,8 +162,15 @@ def _minutes(seconds: float) -> str:
 
 
 def markdown(data: dict, plots: list[str]) -> str:
+    seeds = data['seeds']
+    noise = (
+        f'Each number is the mean ± sample std over {len(seeds)} seeds ({", ".join(map(str, seeds))}); '
+        f'{data["noise_rule"]}.'
+        if seeds
+        else 'One seed per step: the run-to-run noise is unknown, so no Δ here is evidence (`--seeds N` measures it).'
+    )
     lines = [
-        f'# Transfer ladder: `{data["ladder"]}`',
+        f'# Ladder: `{data["ladder"]}`',
         '',
         f'`{data["command"]}`: {_minutes(data["wall_s"])} wall time, {data["jobs"]} run(s) at a time'
         + (f', {data["threads"]} thread(s) each' if data['threads'] else '')
@@ -99,11 +178,14 @@ def markdown(data: dict, plots: list[str]) -> str:
         '',
         'Our numbers are the last validation of each run (top-1 of the cls run whose backbone the row transfers; '
         "random init has none). Δ: change from the row above. The paper's numbers are ImageNet / VOC07 / "
-        'ADE20K at full scale, beside the row they stand for.',
+        'ADE20K at full scale, beside the row they stand for. ' + noise,
         '',
     ]
+    if any('cls' in row for row in data['rows']):
+        lines += [f'## Classification{": " + data["reference"] if data["reference"] else ""}', '', *cls_table(data), '']
     for name in TRANSFER_TASKS:
-        lines += [f'## {TASKS[name].table}', '', *table(data, TASKS[name]), '']
+        if any(name in row for row in data['rows']):
+            lines += [f'## {TASKS[name].table}', '', *table(data, TASKS[name]), '']
     if data['warnings']:
         lines += ['## Warnings', '', *(f'- {line}' for line in data['warnings']), '']
     lines += ['## Steps', '', '| step | config | result | wall (s) | |', '|---|---|---|---|---|']
@@ -156,19 +238,22 @@ def plot(data: dict, out: str) -> list[str]:
     fig.savefig(osp.join(out, 'training_curves.png'), dpi=90)
     plt.close(fig)
 
-    columns = [(name, metric.column) for name, task in TASKS.items() for metric in task.metrics]
+    present = [name for name in TASKS if any(name in row for row in data['rows'])]
+    columns = [(name, metric.column) for name in present for metric in TASKS[name].metrics]
     fig, ax = plt.subplots(figsize=(9, 4))
     width = 0.8 / max(1, len(data['rows']))
     for i, row in enumerate(data['rows']):
-        values = [_metric(row, task, column) or 0.0 for task, column in columns]
-        ax.bar(
-            [c + (i - (len(data['rows']) - 1) / 2) * width for c in range(len(columns))],
-            values,
-            width,
-            label=row['name'],
-        )
+        offsets = [c + (i - (len(data['rows']) - 1) / 2) * width for c in range(len(columns))]
+        spreads = [_spread(row, task, column) for task, column in columns]
+        means = [s['mean'] if s else 0.0 for s in spreads]
+        stds = [s['std'] or 0.0 if s else 0.0 for s in spreads]
+        ax.bar(offsets, means, width, yerr=stds, capsize=2, label=row['name'])
+        for x, s in zip(offsets, spreads):  # every seed's value, so the spread is seen, not only summarised
+            if s and s['n'] > 1:
+                ax.scatter([x] * s['n'], s['values'], s=6, color='black', zorder=3)
     ax.set_xticks(range(len(columns)), [column for _, column in columns])
-    ax.set(ylabel='%', title="the ladder: each row's backbone in cls, det and seg")
+    title = "the ladder: each row's backbone in cls, det and seg"
+    ax.set(ylabel='%', title=title + (f' (mean ± std, dots: {len(data["seeds"])} seeds)' if data['seeds'] else ''))
     _legend(ax)
     fig.tight_layout()
     fig.savefig(osp.join(out, 'ladder.png'), dpi=90)

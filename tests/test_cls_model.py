@@ -129,3 +129,18 @@ def test_global_pooling_logit_scale_and_bias_free_head_are_config_keys(pooling):
     assert (card['pooling'], card['logit_scale'], card['head_bias']) == (pooling, 0.125, False)
     with pytest.raises(ValueError, match="pooling 'sum'"):
         classifier(pooling='sum')
+
+
+def test_test_flip_predicts_from_the_mean_logits_of_the_image_and_its_mirror():
+    model = classifier(test_flip=True).eval()
+    data = batch()
+    x = model.data_preprocessor(data, training=False)['inputs']
+    with torch.no_grad():
+        mirrored = torch.stack([image.flip(-1) for image in x])  # each image's mirror, built by hand
+        expected = ((model(x) + model(mirrored)) / 2).softmax(dim=1)
+        scores = torch.stack([p['scores'] for p in model(x, data['labels'], mode='predict')])
+        plain = torch.stack([p['scores'] for p in classifier().eval()(x, data['labels'], mode='predict')])
+    torch.testing.assert_close(scores, expected)
+    assert not torch.allclose(scores, model(x).softmax(dim=1))  # the mirror changed the prediction
+    torch.testing.assert_close(plain, classifier().eval()(x).softmax(dim=1))  # off by default
+    assert model.trick_card()['test_flip'] is True

@@ -16,6 +16,7 @@ from engine.cli import rescale_schedule
 from engine.tasks import TASKS
 from ladder import cache, report
 from ladder.cache import card, diverged_at, ensure_embedded_world, read_scalars
+from ladder.noise import noise_of_difference, summarize, within_noise
 from ladder.plan import LadderError, plan
 from ladder.run import command, critical_first, weak_teachers
 
@@ -54,12 +55,13 @@ def test_demo_ladder_plans_teacher_before_student_and_cls_before_transfer():
     assert student.settings.cfg_options['model.teacher.checkpoint'] == teacher.work_dir == 'OUT/cls/resnet18d_teacher'
     for row in ladder.rows:
         for task in ('det', 'seg'):
-            step = steps[row.steps[task]]
+            [key] = row.steps[task]  # one seed: one step per task
+            step = steps[key]
             if 'cls' in row.steps:  # the row's backbone is named once: by the file its cls step exports
-                assert step.needs == [row.steps['cls']]
+                assert step.needs == row.steps['cls']
                 assert (
                     step.settings.cfg_options['model.backbone.checkpoint']
-                    == f'{steps[row.steps["cls"]].work_dir}/backbone.pth'
+                    == f'{steps[row.steps["cls"][0]].work_dir}/backbone.pth'
                 )
                 assert step.resolve().model.backbone.type == 'tricks.ExportedBackbone'
             else:
@@ -78,11 +80,70 @@ def test_paper_ladder_is_tables_8_and_9_launched_on_8_gpus():
     assert argv[-3:] == ['--launcher', 'pytorch', '--resume']
 
 
+def test_seeds_repeat_every_chain_and_each_seed_reads_its_own_backbone_and_teacher():
+    ladder = plan(str(ROOT / 'configs/ladders/demo.py'), out='OUT', seeds=3)
+    assert ladder.seeds == (0, 1, 2) and len(ladder.steps) == 3 * len(plan(str(ROOT / 'configs/ladders/demo.py')).steps)
+    student = ladder.steps['cls/resnet18d_cosine_ls_distill_mixup/seed1']
+    assert student.work_dir == 'OUT/cls/resnet18d_cosine_ls_distill_mixup/seed1'
+    assert student.needs == ['cls/resnet18d_teacher/seed1']
+    assert student.settings.cfg_options['model.teacher.checkpoint'] == 'OUT/cls/resnet18d_teacher/seed1'
+    det = ladder.steps['det/resnet18d_cosine_ls_distill_mixup/seed2']
+    assert det.needs == ['cls/resnet18d_cosine_ls_distill_mixup/seed2']
+    assert (
+        det.settings.cfg_options['model.backbone.checkpoint'] == f'{ladder.steps[det.needs[0]].work_dir}/backbone.pth'
+    )
+    assert all(step.seed == int(key.rsplit('seed', 1)[1]) for key, step in ladder.steps.items())
+    for step in (s for s in ladder.steps.values() if s.seed == 2):  # the seed reaches the run's config, and its card
+        assert step.resolve().randomness.seed == 2
+    assert ladder.rows[0].steps == {'det': [f'det/random_init/seed{s}' for s in range(3)],
+                                    'seg': [f'seg/random_init/seed{s}' for s in range(3)]}  # fmt: skip
+
+
+def test_the_page_ladder_is_cls_only_with_the_pages_figures_and_its_cpu_version_is_sized_down():
+    full = plan(str(ROOT / 'configs/ladders/resnet9_page.py'))
+    assert [row.paper for row in full.rows] == [55.9, 85.6, 89.7, 90.7, 91.1, 93.8, 94.08, 95.0]
+    assert all(set(row.steps) == {'cls'} and len(row.steps['cls']) == 10 for row in full.rows)
+    cpu = plan(str(ROOT / 'configs/ladders/resnet9_page_cpu.py'))
+    assert cpu.seeds == (0, 1, 2) and cpu.jobs == 2
+    cfg = cpu.steps['cls/page_shortest_path/seed2'].resolve()
+    assert cfg.model.backbone.width == 0.25 and cfg.train_dataloader.dataset.max_per_class == 1000
+    assert cfg.train_cfg.max_epochs == 5 and cfg.param_scheduler[0].milestones == [0, 1, 5]  # knots 0, 4, 20 × ¼
+    assert cfg.train_dataloader.dataset.data_root == 'data/cifar10' and cfg.randomness.seed == 2
+
+
+def test_the_noise_rule_and_the_seed_summary_on_made_up_numbers():
+    a, b, c = summarize([1.0, 2.0, 3.0]), summarize([2.0, 3.0, 4.0]), summarize([4.0, 5.0, 6.0])
+    assert (a['mean'], a['std'], a['n']) == (2.0, 1.0, 3)
+    assert noise_of_difference(a, b) == pytest.approx(2 * (1 / 3 + 1 / 3) ** 0.5)  # 1.633
+    assert within_noise(a, b) is True and within_noise(a, c) is False  # |Δ| 1 < 1.633 < 3
+    one = summarize([2.5])
+    assert one['std'] is None and within_noise(one, a) is None  # one seed: the noise is unknown
+
+
+def test_the_report_gives_mean_and_std_over_seeds_and_marks_a_delta_within_noise():
+    made_up = (('b', [1.0, 2.0, 3.0]), ('d', [2.0, 3.0, 4.0]), ('e', [4.0, 5.0, 6.0]))
+    results = {
+        f'cls/{name}/seed{s}': dict(metrics=dict(top1=v)) for name, values in made_up for s, v in enumerate(values)
+    }
+    rows = [dict(name=name, paper=paper, cls=report.aggregate([f'cls/{name}/seed{s}' for s in range(3)], results))
+            for name, paper in (('b', 55.9), ('d', None), ('e', 'B-standard'))]  # fmt: skip
+    assert rows[1]['cls']['metrics'] == dict(top1=3.0) and rows[1]['cls']['spread']['top1']['values'] == [2.0, 3.0, 4.0]
+    lines = report.cls_table(dict(rows=rows))
+    assert lines[2] == '| b | 2.00 ± 1.00 |  | — | 55.90 |'
+    assert lines[3] == '| d | 3.00 ± 1.00 | +1.00 ≈ | — | — |'  # |Δ| 1 < 1.633
+    assert lines[4] == '| e | 5.00 ± 1.00 | +2.00 | — | B-standard |'  # |Δ| 2 > 1.633
+    results['cls/d/seed1'] = dict(error='exit code 1; see log')
+    assert (
+        report.aggregate([f'cls/d/seed{s}' for s in range(3)], results)['error'] == 'cls/d/seed1: exit code 1; see log'
+    )
+
+
 @pytest.mark.parametrize(
     'text, message',
     [
         ("rows = [dict(name='x', det='configs/det/demo/random_init.py')]\nbogus = 1", "unknown key(s) ['bogus']"),
-        ("rows = [dict(name='x', cls='configs/cls/demo/resnet18b_standard.py')]", 'names no det or seg config'),
+        ("rows = [dict(name='x', paper=55.9)]", 'names no cls, det or seg config'),
+        ("rows = [dict(name='x', det='configs/det/demo/random_init.py')]\nseeds = 0", 'seeds must be a whole number'),
         ("rows = [dict(name='x', det='configs/det/demo/nope.py')]", 'det config configs/det/demo/nope.py not found'),
         (
             "rows = [dict(name='x', det='configs/det/demo/random_init.py')]\nschedule_scale = dict(cls=1, dte=1)",
@@ -111,7 +172,15 @@ def test_a_diverged_run_is_flagged_beside_its_numbers(tmp_path):
     (run / 'scalars.json').write_text('\n'.join(json.dumps(e) for e in entries))  # mmengine writes NaN as NaN
     curves = read_scalars(str(tmp_path / 'det'))
     assert diverged_at(curves) == 20
-    data = dict(rows=[dict(name='B', paper=None, det=dict(metrics=dict(mAP=0.0), diverged_at=20))])
+    data = dict(
+        rows=[
+            dict(
+                name='B',
+                paper=None,
+                det=report.aggregate(['det/b'], {'det/b': dict(metrics=dict(mAP=0.0), diverged_at=20)}),
+            )
+        ]
+    )
     line = report.table(data, TASKS['det'])[-1]
     assert '0.00 (loss not finite from iter 20)' in line
 
@@ -198,6 +267,8 @@ def test_tiny_ladder_reports_the_numbers_of_its_own_runs(tiny_ladder):
         last_val = read_scalars(str(out / key))['val'][-1]  # what mmengine logged in that run's own work dir
         assert step['metrics'][column] == pytest.approx(last_val[logged] * factor, abs=1e-4)  # rounded to 4 places
         assert f'{step["metrics"][column]:.2f}' in markdown
+        if key.startswith('cls/'):  # every validation timed (tricks.TimeToAccuracyHook), its value the logged one
+            assert step['time_to_accuracy']['curve'][-1]['value'] == pytest.approx(last_val['top1'], abs=1e-4)
     row = data['rows'][1]
     assert row['cls']['metrics'] == data['steps']['cls/resnet18d_cosine_ls_distill_mixup']['metrics']
     assert row['det']['metrics'] == data['steps']['det/resnet18d_cosine_ls_distill_mixup']['metrics']

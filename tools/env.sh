@@ -127,6 +127,7 @@ fi
 flock -u 9
 exec 9>&-
 
+export TRICKS_CACHE="$cache"  # cls.data.default_cache_dir() keeps decoded image sets under it
 export PYTHONPATH="$repo${PYTHONPATH:+:$PYTHONPATH}"
 export PATH="$venv/bin:$PATH"
 cd "$repo"

@@ -1,12 +1,13 @@
 """Run a transfer ladder end to end and write its report.
 
-    python tools/run_ladder.py [--config configs/ladders/demo.py] [--out DIR] [--jobs N] [--threads T]
+    python tools/run_ladder.py [--config configs/ladders/demo.py] [--out DIR] [--jobs N] [--threads T] [--seeds N]
 
 For each row of the ladder config: train the cls recipe (and its distillation teacher), export the backbone,
-fine-tune Faster R-CNN and FCN on it; a row without cls is the random-init control. Then DIR/results.md (the paper's
-Tables 8 and 9 with our numbers beside its), DIR/results.json and DIR/*.png. Finished steps with the same recipe are
-reused and an interrupted ladder resumes where it stopped: run the same command again. Each step's own log is
-DIR/<task>/<config name>/ladder_train.log.
+fine-tune Faster R-CNN and FCN on it; a row without cls is the random-init control, a row with cls alone a
+classification ablation. With --seeds N every step runs with seeds 0 … N-1. Then DIR/results.md (the rows' tables,
+mean ± std over seeds, our numbers beside the paper's), DIR/results.json and DIR/*.png. Finished steps with the same
+recipe are reused and an interrupted ladder resumes where it stopped: run the same command again. Each step's own
+log is DIR/<task>/<config name>[/seed<k>]/ladder_train.log.
 """
 
 import argparse
@@ -26,11 +27,12 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument('--out', help="output folder (default: the config's `out`, or work_dirs/ladders/<name>)")
     parser.add_argument('--jobs', type=int, help="runs at a time (default: the config's `jobs`)")
     parser.add_argument('--threads', type=int, help="torch threads per run (default: the config's `threads`)")
+    parser.add_argument('--seeds', type=int, help="run every step with seeds 0 … N-1 (default: the config's `seeds`)")
     args = parser.parse_args(argv)
     warnings.filterwarnings('ignore', message='pkg_resources is deprecated')  # mmengine reading `mmdet::` bases
     start = time.monotonic()
     try:
-        ladder = plan(args.config, args.out)
+        ladder = plan(args.config, args.out, args.seeds)
         ladder.jobs = args.jobs or ladder.jobs
         ladder.threads = args.threads or ladder.threads
         print(

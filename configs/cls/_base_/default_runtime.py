@@ -6,6 +6,7 @@ default_hooks = dict(
     param_scheduler=dict(type='ParamSchedulerHook'),
     checkpoint=dict(type='tricks.CheckpointHook', interval=1, max_keep_ckpts=1, save_best='top1', rule='greater'),
     sampler_seed=dict(type='DistSamplerSeedHook'),
+    time_to_accuracy=dict(type='tricks.TimeToAccuracyHook', target=None),
 )
 custom_hooks = [dict(type='tricks.TrickCardHook'), dict(type='tricks.PlainCheckpointHook'),
                 dict(type='tricks.NonFiniteLossHook'), dict(type='tricks.ReseedHook')]

@@ -20,3 +20,6 @@ param_scheduler = [dict(type='tricks.PiecewiseLinearLR', milestones=[0, 4, 20], 
                         convert_to_iter_based=True)]
 train_cfg = dict(by_epoch=True, max_epochs=20, val_interval=1)
 default_hooks = dict(logger=dict(interval=20))
+# Evaluation under autocast too: mmengine's autocast default is the AMP rule's (bf16 on CPU, fp16 on CUDA).
+val_cfg = dict(fp16=True)
+test_cfg = dict(fp16=True)

@@ -4,3 +4,4 @@ _base_ = './page_residual_l1_l3.py'
 param_scheduler = [dict(type='tricks.PiecewiseLinearLR', milestones=[0, 5, 24], factors=[0, 1, 0], by_epoch=True,
                         convert_to_iter_based=True)]
 train_cfg = dict(max_epochs=24)
+default_hooks = dict(time_to_accuracy=dict(target=94))
