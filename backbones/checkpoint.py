@@ -111,14 +111,19 @@ def atomic_write(path: str, write: Callable[[str], None]) -> None:
             os.remove(tmp)
 
 
-def write_json(path: str, data) -> None:
-    """`data` as indented JSON, written atomically (`atomic_write`)."""
+def write_text(path: str, text: str) -> None:
+    """`text` written atomically (`atomic_write`)."""
 
     def write(tmp):
         with open(tmp, 'w') as f:
-            json.dump(data, f, indent=1, default=str)
+            f.write(text)
 
     atomic_write(path, write)
+
+
+def write_json(path: str, data) -> None:
+    """`data` as indented JSON, written atomically (`atomic_write`)."""
+    write_text(path, json.dumps(data, indent=1, default=str))
 
 
 def _umask() -> int:

@@ -17,6 +17,7 @@ import warnings
 from collections.abc import Sequence
 
 import torch.nn as nn
+from torch.nn.modules.batchnorm import _BatchNorm
 
 from .errors import BackboneArgError
 
@@ -45,6 +46,13 @@ def freeze(modules: list[nn.Module]) -> None:
     for module in modules:
         module.eval()
         module.requires_grad_(False)
+
+
+def eval_batch_norms(module: nn.Module) -> None:
+    """`norm_eval`: every BatchNorm of `module` in eval mode, so its statistics stay those it was loaded with."""
+    for m in module.modules():
+        if isinstance(m, _BatchNorm):
+            m.eval()
 
 
 def init_cfg_with_pretrained(pretrained: str | None, init_cfg: dict | list | None) -> dict | list | None:

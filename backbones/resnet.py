@@ -21,7 +21,7 @@ import torch.utils.checkpoint
 from mmengine.model import BaseModule
 from torch.nn.modules.batchnorm import _BatchNorm
 
-from .contract import check_frozen_stages, freeze, init_cfg_with_pretrained, normalise_out_indices
+from .contract import check_frozen_stages, eval_batch_norms, freeze, init_cfg_with_pretrained, normalise_out_indices
 from .errors import BackboneArgError, UnknownDepthError
 from .norm import build_norm
 from .registry import MODELS
@@ -348,9 +348,7 @@ class ResNet(BaseModule):
         super().train(mode)
         self._freeze_stages()
         if mode and self.norm_eval:
-            for m in self.modules():
-                if isinstance(m, _BatchNorm):
-                    m.eval()
+            eval_batch_norms(self)
         return self
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, ...]:

@@ -26,7 +26,7 @@ import torch.nn as nn
 from mmengine.model import BaseModule
 from torch.nn.modules.batchnorm import _BatchNorm
 
-from .contract import check_frozen_stages, freeze, init_cfg_with_pretrained, normalise_out_indices
+from .contract import check_frozen_stages, eval_batch_norms, freeze, init_cfg_with_pretrained, normalise_out_indices
 from .errors import BackboneArgError
 from .norm import build_norm
 from .registry import MODELS
@@ -160,9 +160,7 @@ class ResNet9(BaseModule):
         super().train(mode)
         self._freeze_stages()
         if mode and self.norm_eval:
-            for m in self.modules():
-                if isinstance(m, _BatchNorm):
-                    m.eval()
+            eval_batch_norms(self)
         return self
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, ...]:

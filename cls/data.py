@@ -131,7 +131,7 @@ def decode_all(paths: Sequence[str], cache_dir: str | Path | None = None) -> tor
     paths, sizes and modification times, so the next run loads it instead of decoding (a changed file misses)."""
     cache_file = None
     if cache_dir is not None:
-        stats = [(os.path.abspath(p), os.stat(p).st_size, os.stat(p).st_mtime_ns) for p in paths]
+        stats = [(os.path.abspath(p), st.st_size, st.st_mtime_ns) for p, st in ((p, os.stat(p)) for p in paths)]
         key = hashlib.sha256(json.dumps(stats).encode()).hexdigest()[:20]
         cache_file = Path(default_cache_dir() if cache_dir == 'auto' else cache_dir) / f'{key}.pt'
         if cache_file.is_file():

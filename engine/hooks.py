@@ -34,12 +34,12 @@ from mmengine.model import is_model_wrapper
 from mmengine.runner import EpochBasedTrainLoop
 
 from backbones.checkpoint import (
-    atomic_write,
     exported_meta,
     latest_checkpoint,
     load_checkpoint,
     to_plain,
     write_json,
+    write_text,
 )
 from backbones.errors import CheckpointError, UserError
 from backbones.registry import FUNCTIONS, HOOKS
@@ -98,16 +98,11 @@ class CheckpointHook(MMEngineCheckpointHook):
             return
         os.replace(osp.join(self.out_dir, partial), self.last_ckpt)
         pointer = osp.relpath(self.last_ckpt, runner.work_dir)
-        atomic_write(osp.join(runner.work_dir, 'last_checkpoint'), lambda tmp: _write_text(tmp, pointer))
+        write_text(osp.join(runner.work_dir, 'last_checkpoint'), pointer)
         for old in outdated:
             path = osp.join(self.out_dir, self.filename_tmpl.format(old))
             if osp.isfile(path):
                 os.remove(path)
-
-
-def _write_text(path: str, text: str) -> None:
-    with open(path, 'w') as f:
-        f.write(text)
 
 
 @HOOKS.register_module()

@@ -4,7 +4,7 @@ plots, all from the runs' records. Tables, columns and the paper's figures are t
 
 import os.path as osp
 
-from backbones.checkpoint import atomic_write, write_json
+from backbones.checkpoint import write_json, write_text
 from engine.tasks import TASKS, TRANSFER_TASKS, Task
 
 from .noise import summarize, within_noise
@@ -267,9 +267,5 @@ def write(ladder: Ladder, results: dict, wall_s: float, command: str) -> dict:
     write_json(osp.join(ladder.out, 'results.json'), data)
     text = markdown(data, plots)
 
-    def write_text(tmp):
-        with open(tmp, 'w') as f:
-            f.write(text)
-
-    atomic_write(osp.join(ladder.out, 'results.md'), write_text)
+    write_text(osp.join(ladder.out, 'results.md'), text)
     return data

@@ -37,9 +37,14 @@ def world(tmp_path_factory) -> Path:
     return root / 'cls'
 
 
+def tool_env(**extra: str) -> dict:
+    """The environment of a run under test: one thread, and `tests/` importable for the fault plugins."""
+    return {**os.environ, 'OMP_NUM_THREADS': '1', 'PYTHONPATH': f'{ROOT}{os.pathsep}{ROOT / "tests"}', **extra}
+
+
 def tool(argv: list[str], cwd: Path, env: dict | None = None) -> subprocess.CompletedProcess:
     """tools/train_cls.py as a process, the way a user runs it."""
-    env = {**os.environ, 'OMP_NUM_THREADS': '1', 'PYTHONPATH': f'{ROOT}{os.pathsep}{ROOT / "tests"}', **(env or {})}
+    env = tool_env(**(env or {}))
     return subprocess.run(
         [sys.executable, str(ROOT / 'tools/train_cls.py'), *argv],
         capture_output=True,
@@ -86,7 +91,6 @@ def test_the_same_kill_under_mmengines_own_checkpoint_hook_leaves_nothing_to_res
         f"_base_ = '{RECIPE}'\n{KILL_PLUGIN}default_hooks = dict(checkpoint=dict(type='mmengine.CheckpointHook'))\n"
     )
     work = tmp_path / 'work'
-    env = {'OMP_NUM_THREADS': '1', 'PYTHONPATH': f'{ROOT}{os.pathsep}{ROOT / "tests"}', **KILL_AT_EPOCH_2}
     code = (
         'import sys; from engine import cli; cli.use_safety_hooks = lambda cfg: None; '  # the stock hook, kept
         'sys.argv = ["train_cls.py", *sys.argv[1:]]; cli.tool("cls", "train")'
@@ -107,7 +111,7 @@ def test_the_same_kill_under_mmengines_own_checkpoint_hook_leaves_nothing_to_res
         ],
         capture_output=True,
         text=True,
-        env={**os.environ, **env},
+        env=tool_env(**KILL_AT_EPOCH_2),
         cwd=tmp_path,
         timeout=300,
     )
@@ -243,12 +247,7 @@ def test_a_killed_run_leaves_no_dataloader_worker_behind(world, tmp_path):
         "custom_hooks = [dict(type='tricks.TrickCardHook'), dict(type='KillAtIteration')]\n"
     )
     work = tmp_path / 'work_of_a_killed_run'
-    env = {
-        **os.environ,
-        'OMP_NUM_THREADS': '1',
-        'PYTHONPATH': f'{ROOT}{os.pathsep}{ROOT / "tests"}',
-        'FAULT_KILL_AT_ITER': '2',
-    }
+    env = tool_env(FAULT_KILL_AT_ITER='2')
     argv = [
         sys.executable,
         str(ROOT / 'tools/train_cls.py'),
