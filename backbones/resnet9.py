@@ -34,39 +34,56 @@ from .registry import MODELS
 LAYERS = ('layer1', 'layer2', 'layer3')
 DOWNSAMPLES = ('conv1x1', 'conv3x3', 'pool')
 BN_WEIGHT_INITS = ('ones', 'uniform')
+ACTIVATIONS = ('ReLU', 'CELU', 'GELU', 'SiLU')
 
 
-def conv_bn(in_channels: int, out_channels: int, norm_cfg: dict, kernel: int = 3, stride: int = 1) -> nn.Sequential:
-    """conv (no bias) → norm → ReLU, the page's one building block."""
+def build_act(act_cfg: dict) -> nn.Module:
+    """`dict(type=<a torch.nn activation>, **kwargs)`: 'ReLU' as on the page, 'CELU' (alpha 0.075) as in its part 8."""
+    cfg = dict(act_cfg)
+    cfg.pop('_scope_', None)  # mmengine's mark on dicts read from an `mmseg::`/`mmdet::` base
+    kind = cfg.pop('type', None)
+    if kind not in ACTIVATIONS:
+        raise BackboneArgError(f'ResNet9: act_cfg type {kind!r}; expected one of {", ".join(ACTIVATIONS)}')
+    return getattr(nn, kind)(**cfg)
+
+
+def conv_bn(in_channels: int, out_channels: int, norm_cfg: dict, act_cfg: dict, kernel: int = 3, stride: int = 1,
+            pool: bool = False) -> nn.Sequential:  # fmt: skip
+    """conv (no bias) → norm → activation, the page's one building block; `pool` puts a 2×2 max-pool right after the
+    conv, so that norm and activation run on a quarter of the pixels (the page's part 8: same net, less work)."""
+    conv = nn.Conv2d(in_channels, out_channels, kernel, stride, padding=kernel // 2, bias=False)
     return nn.Sequential(
-        nn.Conv2d(in_channels, out_channels, kernel, stride, padding=kernel // 2, bias=False),
-        build_norm(norm_cfg, out_channels),
-        nn.ReLU(inplace=True),
+        conv, *([nn.MaxPool2d(2)] if pool else []), build_norm(norm_cfg, out_channels), build_act(act_cfg)
     )
 
 
 class Residual(nn.Module):
-    """x + branch(x), the branch two conv-BN-ReLU blocks of the same width (no ReLU after the sum, as on the page)."""
+    """x + branch(x), the branch two conv-BN-act blocks of the same width (no activation after the sum, as on the
+    page)."""
 
-    def __init__(self, channels: int, norm_cfg: dict):
+    def __init__(self, channels: int, norm_cfg: dict, act_cfg: dict):
         super().__init__()
-        self.branch = nn.Sequential(conv_bn(channels, channels, norm_cfg), conv_bn(channels, channels, norm_cfg))
+        self.branch = nn.Sequential(conv_bn(channels, channels, norm_cfg, act_cfg),
+                                    conv_bn(channels, channels, norm_cfg, act_cfg))  # fmt: skip
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return x + self.branch(x)
 
 
-def make_layer(in_channels: int, channels: int, downsample: str, extra: bool, residual: bool,
-               norm_cfg: dict) -> nn.Sequential:  # fmt: skip
+def make_layer(in_channels: int, channels: int, downsample: str, pool_before_norm: bool, extra: bool,
+               residual: bool, norm_cfg: dict, act_cfg: dict) -> nn.Sequential:  # fmt: skip
     """A stage that halves the resolution, then an optional extra conv and an optional residual branch."""
-    if downsample == 'pool':
-        blocks = [conv_bn(in_channels, channels, norm_cfg), nn.MaxPool2d(2)]
+    if downsample == 'pool' and pool_before_norm:
+        blocks = [conv_bn(in_channels, channels, norm_cfg, act_cfg, pool=True)]
+    elif downsample == 'pool':
+        blocks = [conv_bn(in_channels, channels, norm_cfg, act_cfg), nn.MaxPool2d(2)]
     else:
-        blocks = [conv_bn(in_channels, channels, norm_cfg, kernel=1 if downsample == 'conv1x1' else 3, stride=2)]
+        kernel = 1 if downsample == 'conv1x1' else 3
+        blocks = [conv_bn(in_channels, channels, norm_cfg, act_cfg, kernel=kernel, stride=2)]
     if extra:
-        blocks.append(conv_bn(channels, channels, norm_cfg))
+        blocks.append(conv_bn(channels, channels, norm_cfg, act_cfg))
     if residual:
-        blocks.append(Residual(channels, norm_cfg))
+        blocks.append(Residual(channels, norm_cfg, act_cfg))
     return nn.Sequential(*blocks)
 
 
@@ -80,6 +97,9 @@ class ResNet9(BaseModule):
         res_layers: the layers that end in a residual branch.
         extra_layers: the layers that get an extra conv-BN-ReLU after their downsampling.
         downsample: 'pool' (stride-1 conv, then 2×2 max-pool), 'conv3x3' or 'conv1x1' (a stride-2 conv).
+        pool_before_norm: with downsample='pool', conv → max-pool → norm → activation (the page's part 8) instead of
+            conv → norm → activation → max-pool: the same function class with a quarter of the norm/act work.
+        act_cfg: the activation, `dict(type='ReLU')` (the page) or e.g. `dict(type='CELU', alpha=0.075)` (part 8).
         bn_weight_init: 'ones' (today's PyTorch, the page's finding) or 'uniform' (γ ~ U[0, 1], as PyTorch 0.4 did).
         out_indices: the layers (0..2 = layer1..3) whose outputs are returned, at strides 2, 4, 8.
         frozen_stages: freeze prep (0) and layers 1..frozen_stages; -1 freezes nothing.
@@ -93,6 +113,8 @@ class ResNet9(BaseModule):
         res_layers: Sequence[str] = ('layer1', 'layer3'),
         extra_layers: Sequence[str] = (),
         downsample: str = 'pool',
+        pool_before_norm: bool = False,
+        act_cfg: dict | None = None,
         bn_weight_init: str = 'ones',
         in_channels: int = 3,
         out_indices: Sequence[int] = (0, 1, 2),
@@ -121,15 +143,19 @@ class ResNet9(BaseModule):
             downsample,
             bn_weight_init,
         )
+        self.pool_before_norm = bool(pool_before_norm)
+        self.act_cfg = dict(act_cfg or dict(type='ReLU', inplace=True))
         self.res_layers, self.extra_layers = tuple(res_layers), tuple(extra_layers)
         self.out_indices = normalise_out_indices(out_indices, len(LAYERS))
         self.frozen_stages = check_frozen_stages(frozen_stages, len(LAYERS))
         self.norm_eval = norm_eval
         norm_cfg = norm_cfg or dict(type='BN', requires_grad=True)
         widths = [max(1, round(c * width)) for c in self.channels]
-        self.prep = conv_bn(in_channels, widths[0], norm_cfg)
+        self.prep = conv_bn(in_channels, widths[0], norm_cfg, self.act_cfg)
         for i, name in enumerate(LAYERS):
-            layer = make_layer(widths[i], widths[i + 1], downsample, name in extra_layers, name in res_layers, norm_cfg)
+            extra, residual = name in extra_layers, name in res_layers
+            layer = make_layer(widths[i], widths[i + 1], downsample, self.pool_before_norm, extra, residual, norm_cfg,
+                               self.act_cfg)  # fmt: skip
             self.add_module(name, layer)
         self.out_channels = tuple(widths[i + 1] for i in self.out_indices)
         self.out_strides = tuple(2 ** (i + 1) for i in self.out_indices)
@@ -146,7 +172,8 @@ class ResNet9(BaseModule):
         """The keys that say what the weights mean (see `backbones.contract`)."""
         return dict(type='tricks.ResNet9', channels=list(self.channels), width=self.width,
                     res_layers=list(self.res_layers), extra_layers=list(self.extra_layers),
-                    downsample=self.downsample, in_channels=self.in_channels)  # fmt: skip
+                    downsample=self.downsample, pool_before_norm=self.pool_before_norm, act_cfg=dict(self.act_cfg),
+                    in_channels=self.in_channels)  # fmt: skip
 
     def trick_card(self) -> dict:
         return dict(config=self.arch_config(), bn_weight_init=self.bn_weight_init)

@@ -26,6 +26,8 @@ from .tasks import TASKS, Task
 AMP_DTYPES = {'auto': None, 'fp16': 'float16', 'bf16': 'bfloat16'}  # None: the device's default (cls.optim)
 # Every run through these tools keeps them, whatever its config says (configs list them too, for other runners).
 SAFETY_HOOKS = ('tricks.NonFiniteLossHook', 'tricks.PlainCheckpointHook', 'tricks.ReseedHook')
+# The default hooks mmengine's Runner itself knows (Runner.register_default_hooks): None removes one of these.
+MMENGINE_DEFAULT_HOOKS = ('runtime_info', 'timer', 'sampler_seed', 'logger', 'param_scheduler', 'checkpoint')
 
 
 class ConfigError(UserError):
@@ -141,6 +143,7 @@ def load_config(task: Task, settings: RunSettings, register: bool = True) -> Con
     cfg = Config.fromfile(settings.config)
     check_option_keys(cfg, settings)
     cfg.merge_from_dict(settings.cfg_options)
+    drop_switched_off_hooks(cfg)
     if settings.data_root:
         set_data_root(cfg, settings.data_root)
     if settings.schedule_scale:
@@ -181,6 +184,14 @@ def check_option_keys(cfg: Config, settings: RunSettings) -> None:
                     f'(did you mean {".".join([*parts[:depth], close[0]])}?)'
                 )
             break
+
+
+def drop_switched_off_hooks(cfg: Config) -> None:
+    """`default_hooks.<name>=None` switches a hook off. mmengine accepts that only for its own six default hooks (it
+    asserts on any other name), so ours (`time_to_accuracy`, the record runs' `ema`) are dropped from the dict here."""
+    hooks = cfg.get('default_hooks') or {}
+    for name in [name for name, hook in hooks.items() if hook is None and name not in MMENGINE_DEFAULT_HOOKS]:
+        hooks.pop(name)
 
 
 def check_schedule_fits(cfg: Config, config: str) -> None:

@@ -60,6 +60,35 @@ def test_extra_layers_add_a_conv_after_the_pool():
         ]
 
 
+def test_pool_before_norm_pools_the_conv_output_then_normalises_and_activates_it():
+    """The page's part 8: conv → max-pool → BN → act; by hand with the same modules."""
+    torch.manual_seed(0)
+    net = ResNet9(pool_before_norm=True, act_cfg=dict(type='CELU', alpha=0.075), width=0.125).train()
+    x = torch.randn(4, 3, 32, 32)
+    for name in ('layer1', 'layer2', 'layer3'):
+        block = getattr(net, name)[0]
+        assert [type(m) for m in block] == [nn.Conv2d, nn.MaxPool2d, nn.BatchNorm2d, nn.CELU]
+    conv, _, bn, _ = net.layer2[0]
+    h = torch.randn(4, 16, 16, 16)
+    pooled = torch.nn.functional.max_pool2d(conv(h), 2)
+    mean, var = pooled.mean((0, 2, 3), keepdim=True), pooled.var((0, 2, 3), unbiased=False, keepdim=True)
+    by_hand = torch.nn.functional.celu((pooled - mean) / torch.sqrt(var + bn.eps), alpha=0.075)  # γ = 1, β = 0
+    torch.testing.assert_close(net.layer2[0](h), by_hand, atol=1e-5, rtol=1e-4)
+    assert [o.shape[-1] for o in net(x)] == [16, 8, 4]
+    same = ResNet9(width=0.125)  # the default order keeps the page's search: conv-BN-ReLU, then the pool
+    assert [type(m) for m in same.layer1[0]] == [nn.Conv2d, nn.BatchNorm2d, nn.ReLU]
+    assert sum(p.numel() for p in net.parameters()) == sum(p.numel() for p in same.parameters())
+
+
+def test_act_cfg_sets_every_activation_and_an_unknown_one_is_named():
+    net = ResNet9(act_cfg=dict(type='CELU', alpha=0.3), width=0.125)
+    acts = [m for m in net.modules() if isinstance(m, (nn.ReLU, nn.CELU))]
+    assert len(acts) == 8 and all(isinstance(m, nn.CELU) and m.alpha == 0.3 for m in acts)
+    assert MODELS.build(net.arch_config()).arch_config() == net.arch_config()
+    with pytest.raises(ValueError, match="act_cfg type 'Swish'"):
+        ResNet9(act_cfg=dict(type='Swish'))
+
+
 def test_bn_gamma_starts_at_one_or_as_pytorch_0_4_drew_it():
     ones = [m.weight for m in ResNet9().modules() if isinstance(m, nn.BatchNorm2d)]
     assert all(torch.equal(w, torch.ones_like(w)) for w in ones)

@@ -55,7 +55,7 @@ def world(tmp_path_factory) -> Path:
     return root
 
 
-def train(task: str, world: Path, tmp_path: Path, name: str, kill_at: int = 0, resume: bool = False):
+def start(task: str, world: Path, tmp_path: Path, name: str, kill_at: int = 0, resume: bool = False):
     config, hooks, options, _ = CASES[task]
     wrapped = tmp_path / f'{task}.py'
     wrapped.write_text(
@@ -81,7 +81,12 @@ def train(task: str, world: Path, tmp_path: Path, name: str, kill_at: int = 0, r
         'PYTHONPATH': f'{ROOT}{os.pathsep}{ROOT / "tests"}',
         'FAULT_KILL_AT_ITER': str(kill_at),
     }
-    return subprocess.run(argv, capture_output=True, text=True, env=env, timeout=300)
+    return subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env)
+
+
+def finish(run: subprocess.Popen) -> tuple[int, str]:
+    _, stderr = run.communicate(timeout=300)
+    return run.returncode, stderr[-3000:]
 
 
 def last_validation(work_dir: Path) -> dict:
@@ -95,12 +100,14 @@ def last_validation(work_dir: Path) -> dict:
 
 @pytest.mark.parametrize('task', list(CASES))
 def test_a_run_killed_anywhere_and_resumed_ends_as_the_uninterrupted_run(task, world, tmp_path):
-    whole = train(task, world, tmp_path, 'whole')
-    assert whole.returncode == 0, whole.stderr[-3000:]
-    killed = train(task, world, tmp_path, 'killed', kill_at=KILL_AT[task])
-    assert killed.returncode == -9, killed.stderr[-3000:]
-    resumed = train(task, world, tmp_path, 'killed', resume=True)
-    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    whole = start(task, world, tmp_path, 'whole')  # side by side with the run to kill: one thread each
+    killed = start(task, world, tmp_path, 'killed', kill_at=KILL_AT[task])
+    returncode, stderr = finish(killed)
+    assert returncode == -9, stderr
+    returncode, stderr = finish(start(task, world, tmp_path, 'killed', resume=True))
+    assert returncode == 0, stderr
+    returncode, stderr = finish(whole)
+    assert returncode == 0, stderr
 
     final = CASES[task][3]
     a = torch.load(tmp_path / 'whole' / final, weights_only=True)

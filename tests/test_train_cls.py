@@ -87,6 +87,23 @@ def test_cli_defaults_and_resume():
     assert {'type': 'tricks.PlainCheckpointHook'} in cfg.custom_hooks
 
 
+def test_a_default_hook_set_to_none_is_switched_off_ours_as_mmengines(tmp_path):
+    from mmengine.hooks import EMAHook, IterTimerHook
+    from mmengine.runner import Runner
+
+    from engine.hooks import TimeToAccuracyHook
+
+    def hooks(*options):
+        config = ['configs/cls/demo/resnet18b_standard.py', '--work-dir', str(tmp_path), '--cfg-options', *options]
+        return {type(h) for h in Runner.from_cfg(load_config_for(config)).hooks}
+
+    on = hooks('default_hooks.ema.type=EMAHook', 'default_hooks.ema.momentum=0.05')
+    assert {EMAHook, TimeToAccuracyHook, IterTimerHook} <= on
+    off = hooks('default_hooks.time_to_accuracy=None', 'default_hooks.timer=None')
+    assert TimeToAccuracyHook not in off and IterTimerHook not in off and EMAHook not in off
+    assert on - off == {EMAHook, TimeToAccuracyHook, IterTimerHook}
+
+
 def test_data_root_reaches_every_dataset():
     cfg = load_config_for(['configs/cls/demo/resnet18b_standard.py', '--data-root', '/elsewhere'])
     assert {cfg[k].dataset.data_root for k in ('train_dataloader', 'val_dataloader', 'test_dataloader')} == {
