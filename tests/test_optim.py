@@ -191,7 +191,7 @@ def expected_schedule(path: Path) -> tuple[str, int, int, float]:
     scale, name = path.parent.name, path.stem
     if scale == 'resnet9':  # the page: 0 → 0.4 → 0, knots at epochs 0, 4, 20 (record: 0, 5, 24; Extra: 0, 12, 60;
         # the README's CPU-sized record run: 0, 4, 17)
-        lengths = {'record': (24, 5), 'record_cpu': (17, 4), 'page_extra_l1_l2_l3': (60, 12)}
+        lengths = {'record': (24, 5), 'record_cpu': (22, 5), 'page_extra_l1_l2_l3': (60, 12)}
         epochs, peak_epoch = lengths.get(name, (20, 4))
         return 'piecewise', epochs, peak_epoch, 0.4
     if name == 'nfnet_f0_agc':  # the NFNet paper: 360 epochs, 5 warmup, lr 0.1 × 4096/256 set by hand
