@@ -1,0 +1,475 @@
+"""The suite beside its peers, on this machine: every figure a ratio of two sides timed in this one process.
+
+    bash tools/env.sh python tools/benchmark.py --quick     # figures 1-4, small sizes, about two minutes on 2 cores
+    bash tools/env.sh python tools/benchmark.py             # the sizes of docs/benchmarks.md (--json FILE keeps them)
+
+The two sides of a figure run in turn (A, B, A, B, ...) after warm-up, and each side's figure is the median of its
+repeats, so a machine that slows down for a while slows both; the absolute figures are printed beside the ratio.
+1. cls training step (images/s): our ImageClassifier through mmengine's Runner (data preprocessor, AMP wrapper, every
+   hook, logging) vs a plain PyTorch loop over the same modules, batch, precision and batch augmentation (the
+   framework's overhead); our ResNet-D vs timm's in that plain loop (the model's).
+2. data pipeline (decoded + augmented images/s, one process = one worker): tricks.ImageFolder and our transforms vs
+   torchvision's ImageFolder and the same transforms on PIL images; CIFAR-10's 32-px JPEGs and 500-px JPEGs.
+3. det / seg iteration: Faster R-CNN and FCN of the demo configs with tricks.ResNet vs mmdet's ResNetV1d / mmseg's
+   ResNetV1c of the same depth and widths, `model.train_step` on the same batch.
+4. memory: the peak RSS of each side of 1 and 3, each side in a fresh process (`--side`), as RSS is per process.
+5. GPU: where CUDA is present, the ResNet-50-D step at 224 px in fp32, TF32, bf16, fp16, channels_last, compiled.
+"""
+
+import argparse
+import copy
+import json
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+import torch.nn.functional as F  # noqa: E402
+from PIL import Image  # noqa: E402
+
+from engine.host import reuse_freed_memory  # noqa: E402
+
+SIZES = {  # figure sizes: (warm-up, repeats) and the batches; --quick keeps every figure but shrinks them
+    'full': dict(rounds=(3, 15), cls=[('resnet9', 512), ('resnet18d', 256), ('resnet50d', 32)], images=600, det=8),
+    'quick': dict(rounds=(1, 4), cls=[('resnet9', 128), ('resnet18d', 64), ('resnet50d', 8)], images=120, det=2),
+}
+CLS_CASES = {  # model → (config, image size, timm's name of the same network or None)
+    'resnet9': ('configs/cls/resnet9/record_cpu.py', 32, None),
+    'resnet18d': ('configs/cls/cifar10/resnet18d_cosine_ls.py', 32, 'resnet18d'),
+    'resnet50d': ('configs/cls/imagenet/resnet50d_cosine_ls.py', 224, 'resnet50d'),
+}
+
+
+def machine() -> dict:
+    cpu = next((line.split(':', 1)[1].strip() for line in Path('/proc/cpuinfo').read_text().splitlines()
+                if line.startswith('model name')), platform.processor())  # fmt: skip
+    import mmengine
+    import timm
+
+    gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else None
+    return dict(cpu=cpu, threads=torch.get_num_threads(), torch=torch.__version__, timm=timm.__version__,
+                mmengine=mmengine.__version__, python=platform.python_version(), gpu=gpu)  # fmt: skip
+
+
+def alternate(sides: dict[str, Callable[[], None]], warmup: int, repeats: int) -> dict[str, list[float]]:
+    """Seconds of each call, the sides taking turns (A B, B A, A B, ... so neither always goes first)."""
+    times = {name: [] for name in sides}
+    for round_ in range(warmup + repeats):
+        for name in list(sides)[:: 1 if round_ % 2 == 0 else -1]:
+            start = time.perf_counter()
+            sides[name]()
+            if round_ >= warmup:
+                times[name].append(time.perf_counter() - start)
+    return times
+
+
+def figure(title: str, unit: str, work: dict[str, float], times: dict[str, list[float]]) -> dict:
+    """`work` items per call of each side → rate (`unit`) from the median call; ratio = first side / second side."""
+    medians = {name: statistics.median(t) for name, t in times.items()}
+    rates = {name: work[name] / medians[name] for name in times}
+    (a, rate_a), (b, rate_b) = list(rates.items())[:2]
+    row = dict(title=title, unit=unit, rates=rates, spread={n: (min(t), max(t)) for n, t in times.items()},
+               repeats=len(next(iter(times.values()))), ratio=rate_a / rate_b)  # fmt: skip
+    shown = ', '.join(f'{name} {rate:,.1f}' for name, rate in rates.items())
+    print(f'{title}: {a} / {b} = {row["ratio"]:.3f}×  ({unit}: {shown})', flush=True)
+    return row
+
+
+def write_image_folder(root: Path, size: int, per_class: int, classes: int = 10, fmt: str = 'PNG') -> Path:
+    """Smooth random images (low-res noise, upsampled: JPEG-like content, not incompressible noise)."""
+    rng = np.random.default_rng(0)
+    for c in range(classes):
+        folder = root / 'train' / f'class{c}'
+        folder.mkdir(parents=True, exist_ok=True)
+        for i in range(per_class):
+            small = Image.fromarray(rng.integers(0, 256, (max(4, size // 8), max(4, size // 8), 3), dtype=np.uint8))
+            small.resize((size, size), Image.BILINEAR).save(folder / f'{i}.{fmt.lower()}', fmt, quality=90)
+    return root
+
+
+# 1. cls training step -------------------------------------------------------------------------------------------------
+
+
+def plain_step(module: torch.nn.Module, forward: Callable, optimizer, mean, std, augments, dtype,
+               smoothing: float) -> Callable:  # fmt: skip
+    """The loop a user writes: normalise, augment the batch, autocast forward, loss, backward, SGD step."""
+    device = next(module.parameters()).device
+
+    def step(inputs: torch.Tensor, labels: torch.Tensor) -> None:
+        x = ((inputs.to(device).float() - mean) / std).contiguous(memory_format=torch.channels_last)
+        for augment in augments:
+            x = augment(x)
+        with torch.autocast(device.type, dtype=dtype):
+            logits = forward(x)
+        loss = F.cross_entropy(logits.float(), labels.to(device), label_smoothing=smoothing)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+
+    return step
+
+
+def runner_vs_plain(case: str, batch: int, rounds: tuple[int, int], tmp: Path, only: str | None = None) -> dict:
+    """Runner iterations and plain-loop steps in turn, in one training run: a hook runs the plain step after each
+    Runner iteration; a Runner iteration is the time from the end of one plain step to the start of the next (data,
+    data preprocessor, train_step, optimiser wrapper and every hook)."""
+    from mmengine.hooks import Hook
+
+    from cls.crop_flip import random_crop_flip
+    from cls.cutout import cutout
+    from engine.cli import load_config, parse_args
+    from engine.tasks import TASKS
+
+    config, size, _ = CLS_CASES[case]
+    warmup, repeats = rounds
+    data = write_image_folder(tmp / f'{case}_data', size, per_class=-(-batch * (warmup + repeats + 1) // 10))
+    wrapped = tmp / f'{case}_config.py'  # the recipe as it is, on made-up data, one epoch, no validation
+    wrapped.write_text(f"""_base_ = {str(ROOT / config)!r}
+model = dict(num_classes=10, teacher=None)
+train_cfg = dict(max_epochs=1, val_interval=1000)
+param_scheduler = []
+train_dataloader = dict(batch_size={batch}, num_workers=0, persistent_workers=False,
+                        collate_fn=dict(type='tricks.as_batch'),
+                        dataset=dict(_delete_=True, type='tricks.ResidentImageFolder', data_root={str(data)!r},
+                                     cache_dir=None))
+val_dataloader = val_cfg = val_evaluator = test_dataloader = test_cfg = test_evaluator = None
+default_hooks = dict(checkpoint=dict(interval=1000, save_last=False), logger=dict(interval=10))
+""")
+    settings = parse_args('train', [str(wrapped), '--work-dir', str(tmp / f'{case}_run')])
+    cfg = load_config(TASKS['cls'], settings)
+    augments = cfg.model.data_preprocessor.get('batch_augments') or []
+    cfg.model.data_preprocessor.batch_augments = [
+        a for a in augments if a['type'] in ('tricks.RandomCropFlip', 'tricks.Cutout')
+    ] or [dict(type='tricks.RandomCropFlip', padding=4)]  # per-sample recipes: the same batch crop + flip both sides
+    from mmengine.runner import Runner
+
+    runner = Runner.from_cfg(cfg)
+    preprocessor = runner.model.data_preprocessor
+    augments = [
+        (lambda x, p=a.padding: random_crop_flip(x, p)) if hasattr(a, 'padding') else (lambda x, s=a.size: cutout(x, s))
+        for a in preprocessor.batch_augments
+    ]
+    plain_model = copy.deepcopy(runner.model)
+    optimizer_cfg = dict(cfg.optim_wrapper.optimizer)
+    kind = optimizer_cfg.pop('type')
+    optimizer = getattr(torch.optim, kind)(plain_model.parameters(), **optimizer_cfg)
+    times = {'Runner': [], 'plain loop': []}
+
+    class Alternate(Hook):
+        def before_train(self, runner):
+            self.dtype = getattr(runner.optim_wrapper, 'cast_dtype', None) or torch.float32
+            self.step = plain_step(plain_model, plain_model.logits, optimizer, preprocessor.mean, preprocessor.std,
+                                   augments, self.dtype, preprocessor.label_smoothing)  # fmt: skip
+            self.mark = time.perf_counter()
+
+        def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None):
+            now = time.perf_counter()
+            if runner.iter >= warmup:
+                times['Runner'].append(now - self.mark)
+            if only != 'Runner':
+                start = time.perf_counter()
+                self.step(data_batch['inputs'], data_batch['labels'])
+                if runner.iter >= warmup:
+                    times['plain loop'].append(time.perf_counter() - start)
+            self.mark = time.perf_counter()
+
+    runner.register_hook(Alternate(), priority='LOWEST')
+    if only == 'plain loop':  # the plain loop alone, for its memory: the same batches, no Runner step
+        runner.optim_wrapper = runner.build_optim_wrapper(cfg.optim_wrapper)  # only to read its AMP dtype
+        hook = Alternate()
+        hook.before_train(runner)
+        for batch_data in runner.build_dataloader(cfg.train_dataloader):
+            hook.step(batch_data['inputs'], batch_data['labels'])
+        return {}
+    runner.train()
+    if only:
+        return {}
+    return figure(f'1. cls step, {case} at {size} px, batch {batch}: Runner vs plain loop', 'images/s',
+                  {name: batch for name in times}, times)  # fmt: skip
+
+
+def ours_vs_timm(case: str, batch: int, rounds: tuple[int, int]) -> dict:
+    """Our ResNet-D and timm's, the same network (tests/test_parity.py: same logits from the same weights), each in
+    the same plain loop: bf16 autocast on a CPU (the AMP rule), channels_last, SGD with foreach."""
+    import timm
+
+    from cls.model import ImageClassifier
+
+    _, size, timm_name = CLS_CASES[case]
+    classes = 10 if size == 32 else 1000
+    dtype = torch.bfloat16
+    ours = ImageClassifier(backbone=dict(type='tricks.ResNet', depth=int(case[6:-1]), variant='d'),
+                           num_classes=classes, channels_last=True)  # fmt: skip
+    theirs = timm.create_model(timm_name, num_classes=classes).to(memory_format=torch.channels_last)
+    params = [sum(p.numel() for p in m.parameters()) for m in (ours, theirs)]
+    assert params[0] == params[1], f'{case}: {params[0]} vs {params[1]} parameters: not the same network'
+    inputs = torch.randint(0, 256, (batch, 3, size, size), dtype=torch.uint8)
+    labels = torch.randint(0, classes, (batch,))
+    mean, std = torch.full((1, 3, 1, 1), 120.0), torch.full((1, 3, 1, 1), 60.0)
+    steps = {}
+    for name, model, forward in (('ours', ours, ours.logits), ('timm', theirs, theirs)):
+        optimizer = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9, weight_decay=1e-4, foreach=True)
+        step = plain_step(model, forward, optimizer, mean, std, [], dtype, 0.1)
+        steps[f'{name} {case}'] = lambda step=step: step(inputs, labels)
+    times = alternate(steps, *rounds)
+    return figure(f'1. cls model, {case} at {size} px, batch {batch}: ours vs timm (plain loop)', 'images/s',
+                  {name: batch for name in steps}, times)  # fmt: skip
+
+
+# 2. data pipeline -----------------------------------------------------------------------------------------------------
+
+
+def pipelines(root: Path, size: int, count: int, rounds: tuple[int, int]) -> dict:
+    """Per-sample decode + the paper's ImageNet augmentation, one process: ours (tricks.ImageFolder, the registered
+    transforms on uint8 tensors) vs torchvision's ImageFolder and the same transforms on PIL images, then a tensor."""
+    import torchvision.transforms as T
+    from torchvision.datasets import ImageFolder as TorchvisionImageFolder
+
+    import cls  # noqa: F401  (registers the transforms)
+    from cls.data import ImageFolder
+
+    ours_pipeline = [dict(type='tricks.RandomResizedCrop', size=224), dict(type='tricks.RandomHorizontalFlip'),
+                     dict(type='tricks.ColorJitter')]  # fmt: skip
+    theirs = T.Compose([T.RandomResizedCrop(224), T.RandomHorizontalFlip(), T.ColorJitter(0.4, 0.4, 0.4),
+                        T.PILToTensor()])  # fmt: skip
+    ours = ImageFolder(data_root=str(root), split='train', pipeline=ours_pipeline)
+    torchvision_set = TorchvisionImageFolder(str(root / 'train'), transform=theirs)
+    n = min(count, len(ours))
+    order = torch.randperm(len(ours), generator=torch.Generator().manual_seed(0))[:n].tolist()
+    sides = {'ours': lambda: [ours[i] for i in order], 'torchvision': lambda: [torchvision_set[i] for i in order]}
+    times = alternate(sides, *rounds)
+    return figure(f'2. data pipeline, {size}-px JPEGs, {n} images a call: ours vs torchvision', 'images/s',
+                  {name: n for name in sides}, times)  # fmt: skip
+
+
+def resident_vs_torchvision(root: Path, batch: int, count: int, rounds: tuple[int, int]) -> dict:
+    """CIFAR-10 as the record runs read it: tricks.ResidentImageFolder (decoded once) and the batch crop + flip of
+    the data preprocessor vs torchvision's ImageFolder, RandomCrop and flip per image (one worker)."""
+    import torchvision.transforms as T
+    from torchvision.datasets import ImageFolder as TorchvisionImageFolder
+
+    from cls.crop_flip import random_crop_flip
+    from cls.resident import ResidentImageFolder
+
+    per_class = -(-count // 10)
+    resident = ResidentImageFolder(data_root=str(root), split='train', device='cpu', cache_dir=None,
+                                   max_per_class=per_class)  # fmt: skip
+    theirs = T.Compose([T.RandomCrop(32, padding=4, padding_mode='reflect'), T.RandomHorizontalFlip(), T.PILToTensor()])
+    torchvision_set = TorchvisionImageFolder(str(root / 'train'), transform=theirs)
+    starts = {label: torchvision_set.targets.index(label) for label in set(torchvision_set.targets)}
+    first = [i for i, label in enumerate(torchvision_set.targets) if i - starts[label] < per_class]
+    n = min(count, len(resident)) // batch * batch
+    order = torch.randperm(len(resident), generator=torch.Generator().manual_seed(0))[:n].tolist()
+    theirs_order = [first[i] for i in order]  # the same images: the first `per_class` files of each class, sorted
+
+    def ours():
+        for start in range(0, n, batch):
+            random_crop_flip(resident.__getitems__(order[start : start + batch])['inputs'].float(), 4)
+
+    sides = {'resident': ours, 'torchvision': lambda: [torchvision_set[i] for i in theirs_order]}
+    times = alternate(sides, *rounds)
+    return figure(f'2. data path, CIFAR-10 32-px JPEGs, {n} images a call: resident + batch crop/flip vs '
+                  'torchvision', 'images/s', {name: n for name in sides}, times)  # fmt: skip
+
+
+# 3. det / seg ---------------------------------------------------------------------------------------------------------
+
+TRANSFER_CASES = {  # task → (config, our backbone's changes, the toolkit's same network)
+    'det': ('configs/det/demo/random_init.py', {},
+            dict(type='mmdet.ResNetV1d', depth=18, base_channels=16, out_indices=(0, 1, 2, 3), frozen_stages=1,
+                 norm_eval=True)),
+    'seg': ('configs/seg/demo/random_init.py', dict(variant='c'),
+            dict(type='mmseg.ResNetV1c', depth=18, stem_channels=16, base_channels=16)),
+}  # fmt: skip
+
+
+def transfer_iteration(task: str, batch: int, rounds: tuple[int, int], world: Path, only: str | None = None) -> dict:
+    """`model.train_step` of the same detector / segmentor with our backbone and with the toolkit's, on one batch."""
+    from mmengine.config import Config
+    from mmengine.optim import build_optim_wrapper
+    from mmengine.registry import MODELS as ROOT_MODELS
+    from mmengine.registry import DefaultScope
+    from mmengine.runner import Runner
+
+    from engine.cli import register_modules, replace_sync_bn, set_data_root
+    from engine.tasks import TASKS
+
+    config, ours_changes, theirs_cfg = TRANSFER_CASES[task]
+    register_modules(TASKS[task])
+    cfg = Config.fromfile(str(ROOT / config))
+    set_data_root(cfg, str(world / {'det': 'voc/', 'seg': 'ade/'}[task]))
+    cfg.train_dataloader.batch_size, cfg.train_dataloader.num_workers = batch, 0
+    cfg.train_dataloader.persistent_workers = False
+    replace_sync_bn(cfg.model)  # one process: BN, as the train tools make it
+    scope = TASKS[task].default_scope
+    with DefaultScope.overwrite_default_scope(scope):
+        data_batch = next(iter(Runner.build_dataloader(cfg.train_dataloader)))
+    ours_model = copy.deepcopy(cfg.model)
+    ours_model.backbone.update(ours_changes)
+    theirs_model = copy.deepcopy(cfg.model)
+    if task == 'seg':  # the toolkit's backbone takes the demo's own strides, dilations and outputs
+        keep = ('strides', 'dilations', 'out_indices', 'frozen_stages', 'norm_eval', 'contract_dilation')
+        theirs_cfg = {**theirs_cfg, **{k: v for k, v in cfg.model.backbone.items() if k in keep}}
+    theirs_model.backbone = theirs_cfg
+    steps, params = {}, {}
+    for name, model_cfg in (('ours', ours_model), (theirs_cfg['type'].split('.')[1], theirs_model)):
+        if only and name != only:
+            continue
+        torch.manual_seed(0)
+        with DefaultScope.overwrite_default_scope(scope):
+            model = ROOT_MODELS.build(model_cfg)
+            wrapper = build_optim_wrapper(model, cfg.optim_wrapper)
+        model.train()
+        params[name] = sum(p.numel() for p in model.backbone.parameters())
+        steps[name] = lambda model=model, wrapper=wrapper: model.train_step(data_batch, wrapper)
+    if only:
+        for _ in range(sum(rounds)):
+            steps[only]()
+        return {}
+    names = list(steps)
+    assert params[names[0]] == params[names[1]], f'{task}: backbones of {params} parameters: not the same network'
+    times = alternate(steps, *rounds)
+    return figure(f'3. {task} iteration, batch {batch}: tricks.ResNet vs {names[1]}', 'iterations/s',
+                  {name: 1 for name in steps}, times)  # fmt: skip
+
+
+# 4. memory ------------------------------------------------------------------------------------------------------------
+
+
+def peak_rss_mib() -> float:
+    status = Path('/proc/self/status').read_text()
+    return int(next(line.split()[1] for line in status.splitlines() if line.startswith('VmHWM'))) / 1024
+
+
+def memory(sides: list[str], quick: bool) -> dict:
+    """Each side alone in a fresh process (RSS is per process): its peak resident set in MiB. The processes run two
+    at a time: a peak does not depend on the time it takes."""
+    peaks, running = {}, []
+    for side in [*sides, None]:
+        if side is not None:
+            argv = [sys.executable, __file__, '--side', side, *(['--quick'] if quick else [])]
+            running.append((side, subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)))
+        while running and (len(running) == 2 or side is None):
+            done_side, process = running.pop(0)
+            stdout, stderr = process.communicate(timeout=900)
+            if process.returncode != 0:
+                raise SystemExit(f'error: --side {done_side} failed: {stderr.strip().splitlines()[-1:]}')
+            peaks[done_side] = json.loads(stdout.strip().splitlines()[-1])['peak_rss_mib']
+            print(f'4. memory, {done_side}: peak RSS {peaks[done_side]:,.0f} MiB', flush=True)
+    return peaks
+
+
+def run_side(side: str, size: dict, tmp: Path, world: Path) -> None:
+    kind, name = side.split(':')
+    if kind == 'cls':
+        case, who = name.split('/')
+        batch = dict(size['cls'])[case]
+        runner_vs_plain(case, batch, size['rounds'], tmp, only=who)
+    else:
+        transfer_iteration(kind, size['det'], size['rounds'], world, only=name)
+    print(json.dumps(dict(side=side, peak_rss_mib=peak_rss_mib())))
+
+
+# 5. GPU ---------------------------------------------------------------------------------------------------------------
+
+
+def gpu_figures(batch: int, rounds: tuple[int, int]) -> list[dict]:
+    """ResNet-50-D training step at 224 px on one GPU: precision, memory layout and torch.compile, side by side."""
+    from cls.model import ImageClassifier
+
+    inputs = torch.randint(0, 256, (batch, 3, 224, 224), dtype=torch.uint8, device='cuda')
+    labels = torch.randint(0, 1000, (batch,), device='cuda')
+    mean, std = torch.full((1, 3, 1, 1), 120.0, device='cuda'), torch.full((1, 3, 1, 1), 60.0, device='cuda')
+
+    def make(dtype, channels_last=True, compiled=False, tf32=False):
+        model = ImageClassifier(backbone=dict(type='tricks.ResNet', depth=50, variant='d'), num_classes=1000,
+                                channels_last=channels_last).cuda()  # fmt: skip
+        optimizer = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9, weight_decay=1e-4, fused=True)
+        forward = torch.compile(model.logits) if compiled else model.logits
+        step = plain_step(model, forward, optimizer, mean, std, [], dtype, 0.1)
+
+        def run():
+            torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = tf32
+            step(inputs, labels)
+            torch.cuda.synchronize()
+
+        return run
+
+    rows = []
+    for title, a, b in (
+        ('bf16 vs TF32', make(torch.bfloat16), make(torch.float32, tf32=True)),
+        ('fp16 vs TF32', make(torch.float16), make(torch.float32, tf32=True)),
+        ('TF32 vs fp32', make(torch.float32, tf32=True), make(torch.float32)),
+        ('bf16 channels_last vs NCHW', make(torch.bfloat16), make(torch.bfloat16, channels_last=False)),
+        ('bf16 compiled vs eager', make(torch.bfloat16, compiled=True), make(torch.bfloat16)),
+    ):
+        first, second = title.split(' vs ')
+        times = alternate({first: a, second: b}, *rounds)
+        torch.cuda.reset_peak_memory_stats()
+        a()
+        rows.append(figure(f'5. GPU ResNet-50-D 224 px, batch {batch}: {title}', 'images/s',
+                           {first: batch, second: batch}, times))  # fmt: skip
+        rows[-1]['peak_allocated_gib'] = torch.cuda.max_memory_allocated() / 2**30
+    return rows
+
+
+# ------------------------------------------------------------------------------------------------------------------
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument('--quick', action='store_true', help='every figure, small (about two minutes on 2 cores)')
+    parser.add_argument('--cifar-root', default='data/cifar10', help='CIFAR-10 as JPEG folders (else made up)')
+    parser.add_argument('--world', default='data/demo', help='the embedded world (made if missing, as the ladder does)')
+    parser.add_argument('--json', help='also write every figure and the machine to this file')
+    parser.add_argument('--side', help=argparse.SUPPRESS)  # one side alone, for figure 4
+    args = parser.parse_args()
+    reuse_freed_memory()
+    size = SIZES['quick' if args.quick else 'full']
+    from ladder.cache import ensure_embedded_world
+
+    world = Path(args.world)
+    ensure_embedded_world(str(world), print)
+    with tempfile.TemporaryDirectory(prefix='tricks-bench-') as tmp_name:
+        tmp = Path(tmp_name)
+        if args.side:
+            return run_side(args.side, size, tmp, world)
+        report = dict(machine=machine(), quick=args.quick, figures=[])
+        print(json.dumps(report['machine']), flush=True)
+        figures = report['figures']
+        for case, batch in size['cls']:
+            figures.append(runner_vs_plain(case, batch, size['rounds'], tmp))
+            if CLS_CASES[case][2]:
+                figures.append(ours_vs_timm(case, batch, size['rounds']))
+        cifar = Path(args.cifar_root)
+        if not (cifar / 'train').is_dir():
+            print(f'{cifar}/train not found: made-up 32-px JPEGs instead of CIFAR-10', flush=True)
+            cifar = write_image_folder(tmp / 'cifar_like', 32, per_class=size['images'] // 10 * 4, fmt='JPEG')
+        figures.append(resident_vs_torchvision(cifar, 128, size['images'] * 4, size['rounds']))
+        large = write_image_folder(tmp / 'large', 500, per_class=max(2, size['images'] // 100), fmt='JPEG')
+        figures.append(pipelines(large, 500, size['images'] // 10, size['rounds']))
+        for task in TRANSFER_CASES:
+            figures.append(transfer_iteration(task, size['det'], size['rounds'], world))
+        sides = [f'cls:{case}/{who}' for case, _ in size['cls'][:1] for who in ('Runner', 'plain loop')]
+        sides += [f'{task}:{who}' for task, (_, _, theirs) in TRANSFER_CASES.items()
+                  for who in ('ours', theirs['type'].split('.')[1])]  # fmt: skip
+        report['peak_rss_mib'] = memory(sides, args.quick)
+        if torch.cuda.is_available():
+            figures.extend(gpu_figures(256 if not args.quick else 32, size['rounds']))
+        else:
+            print('5. GPU: not measured (no CUDA device here)')
+    if args.json:
+        Path(args.json).write_text(json.dumps(report, indent=1))
+
+
+if __name__ == '__main__':
+    main()
