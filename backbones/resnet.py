@@ -74,7 +74,9 @@ class ResidualBlock(nn.Module):
 
     def _forward(self, x: torch.Tensor) -> torch.Tensor:
         identity = x if self.downsample is None else self.downsample(x)
-        return self.relu(self.residual(x) + identity)
+        out = self.residual(x)
+        out += identity  # in place, as timm: no new activation-sized tensor per block (a norm's output is not saved)
+        return self.relu(out)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.with_cp and x.requires_grad:

@@ -137,7 +137,7 @@ def runner_vs_plain(case: str, batch: int, rounds: tuple[int, int], tmp: Path, o
 model = dict(num_classes=10, teacher=None)
 train_cfg = dict(max_epochs=1, val_interval=1000)
 param_scheduler = []
-train_dataloader = dict(batch_size={batch}, num_workers=0, persistent_workers=False,
+train_dataloader = dict(batch_size={batch}, num_workers=0, persistent_workers=False, drop_last=True,
                         collate_fn=dict(type='tricks.as_batch'),
                         dataset=dict(_delete_=True, type='tricks.ResidentImageFolder', data_root={str(data)!r},
                                      cache_dir=None))
