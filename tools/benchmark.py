@@ -11,7 +11,7 @@ repeats, so a machine that slows down for a while slows both; the absolute figur
 2. data pipeline (decoded + augmented images/s, one process = one worker): tricks.ImageFolder and our transforms vs
    torchvision's ImageFolder and the same transforms on PIL images; CIFAR-10's 32-px JPEGs and 500-px JPEGs.
 3. det / seg iteration: Faster R-CNN and FCN of the demo configs with tricks.ResNet vs mmdet's ResNetV1d / mmseg's
-   ResNetV1c of the same depth and widths, `model.train_step` on the same batch.
+   ResNetV1c of the same depth and widths, `model.train_step` on the same batch, each task in a fresh process.
 4. memory: the peak RSS of each side of 1 and 3, each side in a fresh process (`--side`), as RSS is per process.
 5. GPU: where CUDA is present, the ResNet-50-D step at 224 px in fp32, TF32, bf16, fp16, channels_last, compiled.
 """
@@ -166,6 +166,7 @@ default_hooks = dict(checkpoint=dict(interval=1000, save_last=False), logger=dic
 
     class Alternate(Hook):
         def before_train(self, runner):
+            plain_model.load_state_dict(runner.model.state_dict())  # the weights the Runner just initialised
             self.dtype = getattr(runner.optim_wrapper, 'cast_dtype', None) or torch.float32
             self.step = plain_step(plain_model, plain_model.logits, optimizer, preprocessor.mean, preprocessor.std,
                                    augments, self.dtype, preprocessor.label_smoothing)  # fmt: skip
@@ -293,7 +294,8 @@ TRANSFER_CASES = {  # task → (config, our backbone's changes, the toolkit's sa
 
 
 def transfer_iteration(task: str, batch: int, rounds: tuple[int, int], world: Path, only: str | None = None) -> dict:
-    """`model.train_step` of the same detector / segmentor with our backbone and with the toolkit's, on one batch."""
+    """`model.train_step` of the same detector / segmentor with our backbone and with the toolkit's, the same weights
+    in both, on one batch."""
     from mmengine.config import Config
     from mmengine.optim import build_optim_wrapper
     from mmengine.registry import MODELS as ROOT_MODELS
@@ -320,23 +322,24 @@ def transfer_iteration(task: str, batch: int, rounds: tuple[int, int], world: Pa
         keep = ('strides', 'dilations', 'out_indices', 'frozen_stages', 'norm_eval', 'contract_dilation')
         theirs_cfg = {**theirs_cfg, **{k: v for k, v in cfg.model.backbone.items() if k in keep}}
     theirs_model.backbone = theirs_cfg
-    steps, params = {}, {}
+    models, steps = {}, {}
     for name, model_cfg in (('ours', ours_model), (theirs_cfg['type'].split('.')[1], theirs_model)):
         if only and name != only:
             continue
-        torch.manual_seed(0)
         with DefaultScope.overwrite_default_scope(scope):
-            model = ROOT_MODELS.build(model_cfg)
+            models[name] = ROOT_MODELS.build(model_cfg).train()
+    if not only:  # the same weights in both (strict: the same names and shapes), so that the heads see the same
+        ours, theirs = models.values()  # features and do the same work (proposals, NMS, sampling depend on them)
+        theirs.load_state_dict(ours.state_dict())
+    for name, model in models.items():
+        with DefaultScope.overwrite_default_scope(scope):
             wrapper = build_optim_wrapper(model, cfg.optim_wrapper)
-        model.train()
-        params[name] = sum(p.numel() for p in model.backbone.parameters())
         steps[name] = lambda model=model, wrapper=wrapper: model.train_step(data_batch, wrapper)
     if only:
         for _ in range(sum(rounds)):
             steps[only]()
         return {}
     names = list(steps)
-    assert params[names[0]] == params[names[1]], f'{task}: backbones of {params} parameters: not the same network'
     times = alternate(steps, *rounds)
     return figure(f'3. {task} iteration, batch {batch}: tricks.ResNet vs {names[1]}', 'iterations/s',
                   {name: 1 for name in steps}, times)  # fmt: skip
@@ -350,13 +353,13 @@ def peak_rss_mib() -> float:
     return int(next(line.split()[1] for line in status.splitlines() if line.startswith('VmHWM'))) / 1024
 
 
-def memory(sides: list[str], quick: bool) -> dict:
+def memory(sides: list[str], quick: bool, world: Path) -> dict:
     """Each side alone in a fresh process (RSS is per process): its peak resident set in MiB. The processes run two
     at a time: a peak does not depend on the time it takes."""
     peaks, running = {}, []
     for side in [*sides, None]:
         if side is not None:
-            argv = [sys.executable, __file__, '--side', side, *(['--quick'] if quick else [])]
+            argv = [sys.executable, __file__, '--side', side, '--world', str(world), *(['--quick'] if quick else [])]
             running.append((side, subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)))
         while running and (len(running) == 2 or side is None):
             done_side, process = running.pop(0)
@@ -368,8 +371,23 @@ def memory(sides: list[str], quick: bool) -> dict:
     return peaks
 
 
+def in_own_process(task: str, quick: bool, world: Path) -> dict:
+    """Figure 3 for `task`, measured in a fresh process, so that it inherits no other figure's memory state."""
+    argv = [sys.executable, __file__, '--side', f'{task}:both', '--world', str(world), *(['--quick'] if quick else [])]
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=900)
+    if done.returncode != 0:
+        raise SystemExit(f'error: figure 3 ({task}) failed: {done.stderr.strip().splitlines()[-1:]}')
+    lines = done.stdout.strip().splitlines()
+    print(next(line for line in lines if line.startswith('3. ')), flush=True)
+    return json.loads(lines[-1])['figure']
+
+
 def run_side(side: str, size: dict, tmp: Path, world: Path) -> None:
     kind, name = side.split(':')
+    if name == 'both':
+        figure_row = transfer_iteration(kind, size['det'], size['rounds'], world)
+        print(json.dumps(dict(side=side, figure=figure_row)))
+        return
     if kind == 'cls':
         case, who = name.split('/')
         batch = dict(size['cls'])[case]
@@ -458,11 +476,11 @@ def main() -> None:
         large = write_image_folder(tmp / 'large', 500, per_class=max(2, size['images'] // 100), fmt='JPEG')
         figures.append(pipelines(large, 500, size['images'] // 10, size['rounds']))
         for task in TRANSFER_CASES:
-            figures.append(transfer_iteration(task, size['det'], size['rounds'], world))
+            figures.append(in_own_process(task, args.quick, world))
         sides = [f'cls:{case}/{who}' for case, _ in size['cls'][:1] for who in ('Runner', 'plain loop')]
         sides += [f'{task}:{who}' for task, (_, _, theirs) in TRANSFER_CASES.items()
                   for who in ('ours', theirs['type'].split('.')[1])]  # fmt: skip
-        report['peak_rss_mib'] = memory(sides, args.quick)
+        report['peak_rss_mib'] = memory(sides, args.quick, world)
         if torch.cuda.is_available():
             figures.extend(gpu_figures(256 if not args.quick else 32, size['rounds']))
         else:
