@@ -4,15 +4,17 @@
 allocations above its mmap threshold (dynamic, at most 32 MiB) with fresh mmap'd pages and returns them with munmap
 on free, so every step page-faults its whole working set back in, zeroed by the kernel. Measured on a 2-core VM
 (ResNet-9 at half width, batch 512, bf16 autocast, 30 steps): 0.97 → 0.59 s per step, system time 20 s → 1.6 s. The
-usual cure for PyTorch on CPUs is to preload jemalloc or tcmalloc; raising glibc's threshold does the same with no
-extra library, and the freed buffers are reused from the heap on the next step.
+usual cure for PyTorch on CPUs is to preload jemalloc or tcmalloc; raising glibc's mmap and trim thresholds does the
+same with no extra library, and the freed buffers are reused from the heap on the next step. The trim threshold
+matters as much: with the mmap threshold alone, a ResNet-50-D step at 224 px (batch 32) still page-faulted 60–600 k
+times (0.1–2.1 s of system time a step) as freed memory at the heap's top went back to the kernel.
 """
 
 import ctypes
 import ctypes.util
 import os
 
-M_MMAP_THRESHOLD = -3  # glibc's mallopt parameter (malloc.h)
+M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3  # glibc's mallopt parameters (malloc.h)
 DEFAULT_MMAP_THRESHOLD = 1 << 30
 
 
@@ -27,4 +29,7 @@ def reuse_freed_memory() -> bool:
         mallopt = ctypes.CDLL(name).mallopt
     except (OSError, AttributeError):  # not glibc (musl, macOS)
         return False
-    return bool(mallopt(M_MMAP_THRESHOLD, ctypes.c_int(min(threshold, 2**31 - 1))))
+    value = ctypes.c_int(min(threshold, 2**31 - 1))
+    # Both: heap-served buffers, and freed ones kept at the heap's top instead of trimmed back to the kernel (its
+    # default trim threshold of 128 KiB would hand them back after every step, to be page-faulted in again).
+    return bool(mallopt(M_MMAP_THRESHOLD, value)) and bool(mallopt(M_TRIM_THRESHOLD, value))

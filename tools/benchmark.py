@@ -40,7 +40,7 @@ from engine.host import reuse_freed_memory  # noqa: E402
 
 SIZES = {  # figure sizes: (warm-up, repeats) and the batches; --quick keeps every figure but shrinks them
     'full': dict(rounds=(3, 15), cls=[('resnet9', 512), ('resnet18d', 256), ('resnet50d', 32)], images=600, det=8),
-    'quick': dict(rounds=(1, 4), cls=[('resnet9', 128), ('resnet18d', 64), ('resnet50d', 8)], images=120, det=2),
+    'quick': dict(rounds=(1, 2), cls=[('resnet9', 64), ('resnet18d', 64), ('resnet50d', 4)], images=120, det=2),
 }
 CLS_CASES = {  # model → (config, image size, timm's name of the same network or None)
     'resnet9': ('configs/cls/resnet9/record_cpu.py', 32, None),
