@@ -55,7 +55,8 @@ def world(tmp_path_factory) -> Path:
     return root
 
 
-def start(task: str, world: Path, tmp_path: Path, name: str, kill_at: int = 0, resume: bool = False):
+def start(task: str, world: Path, tmp_path: Path, name: str, kill_at: int = 0,
+          resume: bool = False) -> tuple[subprocess.Popen, Path]:  # fmt: skip
     config, hooks, options, _ = CASES[task]
     wrapped = tmp_path / f'{task}.py'
     wrapped.write_text(
@@ -81,12 +82,14 @@ def start(task: str, world: Path, tmp_path: Path, name: str, kill_at: int = 0, r
         'PYTHONPATH': f'{ROOT}{os.pathsep}{ROOT / "tests"}',
         'FAULT_KILL_AT_ITER': str(kill_at),
     }
-    return subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env)
+    log = tmp_path / f'{name}.stderr'
+    with open(log, 'w') as stderr:  # a file, not a pipe: no run waits for a reader while another one is awaited
+        return subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=stderr, env=env), log
 
 
-def finish(run: subprocess.Popen) -> tuple[int, str]:
-    _, stderr = run.communicate(timeout=300)
-    return run.returncode, stderr[-3000:]
+def finish(run: subprocess.Popen, log: Path) -> tuple[int, str]:
+    run.wait(timeout=300)
+    return run.returncode, log.read_text()[-3000:]
 
 
 def last_validation(work_dir: Path) -> dict:
@@ -102,11 +105,11 @@ def last_validation(work_dir: Path) -> dict:
 def test_a_run_killed_anywhere_and_resumed_ends_as_the_uninterrupted_run(task, world, tmp_path):
     whole = start(task, world, tmp_path, 'whole')  # side by side with the run to kill: one thread each
     killed = start(task, world, tmp_path, 'killed', kill_at=KILL_AT[task])
-    returncode, stderr = finish(killed)
+    returncode, stderr = finish(*killed)
     assert returncode == -9, stderr
-    returncode, stderr = finish(start(task, world, tmp_path, 'killed', resume=True))
+    returncode, stderr = finish(*start(task, world, tmp_path, 'killed', resume=True))
     assert returncode == 0, stderr
-    returncode, stderr = finish(whole)
+    returncode, stderr = finish(*whole)
     assert returncode == 0, stderr
 
     final = CASES[task][3]

@@ -124,8 +124,6 @@ def runner_vs_plain(case: str, batch: int, rounds: tuple[int, int], tmp: Path, o
     data preprocessor, train_step, optimiser wrapper and every hook)."""
     from mmengine.hooks import Hook
 
-    from cls.crop_flip import random_crop_flip
-    from cls.cutout import cutout
     from engine.cli import load_config, parse_args
     from engine.tasks import TASKS
 
@@ -154,10 +152,7 @@ default_hooks = dict(checkpoint=dict(interval=1000, save_last=False), logger=dic
 
     runner = Runner.from_cfg(cfg)
     preprocessor = runner.model.data_preprocessor
-    augments = [
-        (lambda x, p=a.padding: random_crop_flip(x, p)) if hasattr(a, 'padding') else (lambda x, s=a.size: cutout(x, s))
-        for a in preprocessor.batch_augments
-    ]
+    augments = [lambda x, augment=augment: augment(x, None)[0] for augment in preprocessor.batch_augments]
     plain_model = copy.deepcopy(runner.model)
     optimizer_cfg = dict(cfg.optim_wrapper.optimizer)
     kind = optimizer_cfg.pop('type')
@@ -353,33 +348,40 @@ def peak_rss_mib() -> float:
     return int(next(line.split()[1] for line in status.splitlines() if line.startswith('VmHWM'))) / 1024
 
 
+def start_side(side: str, quick: bool, world: Path) -> subprocess.Popen:
+    """This tool with `--side`: one side (or, `<task>:both`, one figure 3) alone in a fresh process."""
+    argv = [sys.executable, __file__, '--side', side, '--world', str(world), *(['--quick'] if quick else [])]
+    return subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def side_result(side: str, process: subprocess.Popen) -> tuple[dict, list[str]]:
+    """The JSON line a `--side` process ends with, and all it printed."""
+    stdout, stderr = process.communicate(timeout=900)
+    if process.returncode != 0:
+        raise SystemExit(f'error: --side {side} failed: {stderr.strip().splitlines()[-1:]}')
+    lines = stdout.strip().splitlines()
+    return json.loads(lines[-1]), lines
+
+
 def memory(sides: list[str], quick: bool, world: Path) -> dict:
     """Each side alone in a fresh process (RSS is per process): its peak resident set in MiB. The processes run two
     at a time: a peak does not depend on the time it takes."""
     peaks, running = {}, []
     for side in [*sides, None]:
         if side is not None:
-            argv = [sys.executable, __file__, '--side', side, '--world', str(world), *(['--quick'] if quick else [])]
-            running.append((side, subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)))
+            running.append((side, start_side(side, quick, world)))
         while running and (len(running) == 2 or side is None):
             done_side, process = running.pop(0)
-            stdout, stderr = process.communicate(timeout=900)
-            if process.returncode != 0:
-                raise SystemExit(f'error: --side {done_side} failed: {stderr.strip().splitlines()[-1:]}')
-            peaks[done_side] = json.loads(stdout.strip().splitlines()[-1])['peak_rss_mib']
+            peaks[done_side] = side_result(done_side, process)[0]['peak_rss_mib']
             print(f'4. memory, {done_side}: peak RSS {peaks[done_side]:,.0f} MiB', flush=True)
     return peaks
 
 
 def in_own_process(task: str, quick: bool, world: Path) -> dict:
     """Figure 3 for `task`, measured in a fresh process, so that it inherits no other figure's memory state."""
-    argv = [sys.executable, __file__, '--side', f'{task}:both', '--world', str(world), *(['--quick'] if quick else [])]
-    done = subprocess.run(argv, capture_output=True, text=True, timeout=900)
-    if done.returncode != 0:
-        raise SystemExit(f'error: figure 3 ({task}) failed: {done.stderr.strip().splitlines()[-1:]}')
-    lines = done.stdout.strip().splitlines()
+    result, lines = side_result(f'{task}:both', start_side(f'{task}:both', quick, world))
     print(next(line for line in lines if line.startswith('3. ')), flush=True)
-    return json.loads(lines[-1])['figure']
+    return result['figure']
 
 
 def run_side(side: str, size: dict, tmp: Path, world: Path) -> None:

@@ -2,8 +2,8 @@
 # command; README: what it reached). Half width (32-64-128-256: about 3× the images/s of width 1 here), bf16 autocast
 # (the AMP rule's CPU default) and channels_last, the data resident in memory, and from the page's part 8 ("bag of
 # tricks", cifar10-fast's final notebook): max-pool before BN (a quarter of the BN/activation work; its CELU costs
-# 1.6× a step here, so ReLU stays), label smoothing 0.2, an exponential moving average of the weights (0.99 a step, applied every 5 steps, BN
-# statistics included) that is what gets evaluated, and test-time flip. The record's lr knots (0, 5, 24 epochs)
+# 1.6× a step here, so ReLU stays), label smoothing 0.2, an exponential moving average of the weights (0.99 a step,
+# applied every 5 steps, BN statistics included) that is what gets evaluated, and test-time flip. The record's lr knots (0, 5, 24 epochs)
 # scaled to 22 epochs; validation from epoch 18 on (earlier ones cannot reach the target and cost time).
 _base_ = './record.py'
 model = dict(backbone=dict(width=0.5, pool_before_norm=True), test_flip=True,
