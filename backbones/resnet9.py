@@ -19,10 +19,11 @@ The search's steps, as settings (the page's CIFAR-10 accuracy at 20 epochs; conf
   after a layer's pool ("Extra: L1+L2+L3": 95 % at 60 epochs).
 """
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 import torch
 import torch.nn as nn
+import torch.nn.functional as F
 from mmengine.model import BaseModule
 from torch.nn.modules.batchnorm import _BatchNorm
 
@@ -32,6 +33,7 @@ from .norm import build_norm
 from .registry import MODELS
 
 LAYERS = ('layer1', 'layer2', 'layer3')
+PREPS = ('conv', 'whitening')
 DOWNSAMPLES = ('conv1x1', 'conv3x3', 'pool')
 BN_WEIGHT_INITS = ('ones', 'uniform')
 ACTIVATIONS = ('ReLU', 'CELU', 'GELU', 'SiLU')
@@ -55,6 +57,61 @@ def conv_bn(in_channels: int, out_channels: int, norm_cfg: dict, act_cfg: dict, 
     return nn.Sequential(
         conv, *([nn.MaxPool2d(2)] if pool else []), build_norm(norm_cfg, out_channels), build_act(act_cfg)
     )
+
+
+class PatchWhitening(nn.Module):
+    """A frozen 3×3 conv whose filters whiten the training images' 3×3 patches (cifar10-fast's final notebook, the
+    page's part 8): filter k is the k-th eigenvector of the patches' second-moment matrix Σ over √(λ_k + ε), largest
+    λ first, so its outputs on those images have second moments diag(λ / (λ + ε)) — decorrelated, and the directions
+    carrying more than ε of variance at unit scale. C·9 outputs for C input channels (27 for RGB).
+
+    The filters are buffers, never trained or decayed, and travel in every checkpoint and export; `fitted` says
+    whether `fit` has set them (`cls.whitening.PatchWhiteningHook` does, once, before training starts).
+    """
+
+    def __init__(self, in_channels: int, patch: int = 3):
+        super().__init__()
+        self.patch = patch
+        self.register_buffer('weight', torch.zeros(in_channels * patch * patch, in_channels, patch, patch))
+        self.register_buffer('fitted', torch.tensor(False))
+        self._seen_fitted = False  # `fitted` read once on the host, not every step
+
+    @torch.no_grad()
+    def fit(self, batches: Iterable[torch.Tensor], eps: float = 1e-2) -> torch.Tensor:
+        """Set the filters from batches of N×C×H×W images as the network sees them (normalised), every valid patch
+        of each; returns the eigenvalues λ, largest first."""
+        channels, size = self.weight.shape[1], self.patch
+        second_moment = torch.zeros(channels * size * size, channels * size * size, dtype=torch.float64)
+        count = 0
+        for images in batches:
+            patches = images.float().cpu().unfold(2, size, 1).unfold(3, size, 1)  # N×C×H'×W'×k×k
+            rows = patches.permute(0, 2, 3, 1, 4, 5).reshape(-1, channels * size * size).double()
+            second_moment += rows.T @ rows
+            count += rows.shape[0]
+        if count < 2:
+            raise ValueError(f'PatchWhitening.fit: {count} patches; needs images of at least {size}×{size} px')
+        eigenvalues, eigenvectors = torch.linalg.eigh(second_moment / (count - 1))  # ascending
+        eigenvalues, eigenvectors = eigenvalues.flip(0), eigenvectors.flip(1)
+        filters = eigenvectors.T / torch.sqrt(eigenvalues.clamp(min=0) + eps)[:, None]
+        self.weight.copy_(filters.reshape_as(self.weight))
+        self.fitted.fill_(True)
+        return eigenvalues
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.training and not self._seen_fitted:
+            if not bool(self.fitted):
+                raise RuntimeError(
+                    "PatchWhitening: training with unfitted (all-zero) filters; add default_hooks.whitening=dict(type='"
+                    "tricks.PatchWhiteningHook') or load weights that were fitted"
+                )
+            self._seen_fitted = True
+        return F.conv2d(x, self.weight.to(x.dtype), padding=self.patch // 2)
+
+
+def whitening_prep(in_channels: int, out_channels: int, norm_cfg: dict, act_cfg: dict) -> nn.Sequential:
+    """The part-8 prep block: patch whitening → 1×1 conv-norm-act to the prep width."""
+    whitening = PatchWhitening(in_channels)
+    return nn.Sequential(whitening, conv_bn(whitening.weight.shape[0], out_channels, norm_cfg, act_cfg, kernel=1))
 
 
 class Residual(nn.Module):
@@ -97,6 +154,8 @@ class ResNet9(BaseModule):
         res_layers: the layers that end in a residual branch.
         extra_layers: the layers that get an extra conv-BN-ReLU after their downsampling.
         downsample: 'pool' (stride-1 conv, then 2×2 max-pool), 'conv3x3' or 'conv1x1' (a stride-2 conv).
+        prep: 'conv' (a 3×3 conv-norm-act, the page) or 'whitening' (`PatchWhitening`, then a 1×1 conv-norm-act:
+            part 8; the filters are fitted to the training images by `tricks.PatchWhiteningHook`).
         pool_before_norm: with downsample='pool', conv → max-pool → norm → activation (the page's part 8) instead of
             conv → norm → activation → max-pool: the same function class with a quarter of the norm/act work.
         act_cfg: the activation, `dict(type='ReLU')` (the page) or e.g. `dict(type='CELU', alpha=0.075)` (part 8).
@@ -113,6 +172,7 @@ class ResNet9(BaseModule):
         res_layers: Sequence[str] = ('layer1', 'layer3'),
         extra_layers: Sequence[str] = (),
         downsample: str = 'pool',
+        prep: str = 'conv',
         pool_before_norm: bool = False,
         act_cfg: dict | None = None,
         bn_weight_init: str = 'ones',
@@ -129,7 +189,7 @@ class ResNet9(BaseModule):
             unknown = sorted(set(names) - set(LAYERS))
             if unknown:
                 raise BackboneArgError(f'ResNet9: {key} names {unknown[0]!r}; the layers are {", ".join(LAYERS)}')
-        for key, value, allowed in (('downsample', downsample, DOWNSAMPLES),
+        for key, value, allowed in (('downsample', downsample, DOWNSAMPLES), ('prep', prep, PREPS),
                                     ('bn_weight_init', bn_weight_init, BN_WEIGHT_INITS)):  # fmt: skip
             if value not in allowed:
                 raise BackboneArgError(f'ResNet9: {key}={value!r}; expected one of {", ".join(allowed)}')
@@ -143,7 +203,7 @@ class ResNet9(BaseModule):
             downsample,
             bn_weight_init,
         )
-        self.pool_before_norm = bool(pool_before_norm)
+        self.pool_before_norm, self.prep_type = bool(pool_before_norm), prep
         self.act_cfg = dict(act_cfg or dict(type='ReLU', inplace=True))
         self.res_layers, self.extra_layers = tuple(res_layers), tuple(extra_layers)
         self.out_indices = normalise_out_indices(out_indices, len(LAYERS))
@@ -151,7 +211,8 @@ class ResNet9(BaseModule):
         self.norm_eval = norm_eval
         norm_cfg = norm_cfg or dict(type='BN', requires_grad=True)
         widths = [max(1, round(c * width)) for c in self.channels]
-        self.prep = conv_bn(in_channels, widths[0], norm_cfg, self.act_cfg)
+        make_prep = whitening_prep if prep == 'whitening' else conv_bn
+        self.prep = make_prep(in_channels, widths[0], norm_cfg, self.act_cfg)
         for i, name in enumerate(LAYERS):
             extra, residual = name in extra_layers, name in res_layers
             layer = make_layer(widths[i], widths[i + 1], downsample, self.pool_before_norm, extra, residual, norm_cfg,
@@ -172,8 +233,8 @@ class ResNet9(BaseModule):
         """The keys that say what the weights mean (see `backbones.contract`)."""
         return dict(type='tricks.ResNet9', channels=list(self.channels), width=self.width,
                     res_layers=list(self.res_layers), extra_layers=list(self.extra_layers),
-                    downsample=self.downsample, pool_before_norm=self.pool_before_norm, act_cfg=dict(self.act_cfg),
-                    in_channels=self.in_channels)  # fmt: skip
+                    downsample=self.downsample, prep=self.prep_type, pool_before_norm=self.pool_before_norm,
+                    act_cfg=dict(self.act_cfg), in_channels=self.in_channels)  # fmt: skip
 
     def trick_card(self) -> dict:
         return dict(config=self.arch_config(), bn_weight_init=self.bn_weight_init)

@@ -18,4 +18,5 @@ from . import (  # noqa: F401  (registration)
     resident,
     schedules,
     trick_card,
+    whitening,
 )

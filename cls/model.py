@@ -10,6 +10,7 @@ import os
 
 import torch
 import torch.nn as nn
+import torch.nn.functional as F
 from mmengine.config import Config
 from mmengine.model import BaseDataPreprocessor, BaseModel
 
@@ -149,6 +150,8 @@ class ImageClassifier(BaseModel):
     head_bias: whether the linear head has a bias (the record runs' has none).
     test_flip: predict from the mean of the logits of each image and its mirror image (the record runs' test-time
         augmentation; training is unchanged).
+    test_translate: t > 0 also averages over the image shifted by t pixels up-left and down-right (reflect-padded),
+        each with its mirror if test_flip: ½ the unshifted logits + ¼ each shifted (airbench's 6-view TTA, t = 1).
     dropout: dropout before the head (NFNet-F0 uses 0.2).
     loss: the loss config; gets (logits, targets, teacher_logits) and returns a dict of named loss parts.
     teacher: dict(config=..., checkpoint=...) for knowledge distillation, or None.
@@ -163,6 +166,7 @@ class ImageClassifier(BaseModel):
         logit_scale: float = 1.0,
         head_bias: bool = True,
         test_flip: bool = False,
+        test_translate: int = 0,
         dropout: float = 0.0,
         loss: dict | None = None,
         teacher: dict | None = None,
@@ -178,7 +182,10 @@ class ImageClassifier(BaseModel):
         if pooling not in POOLINGS:
             raise ValueError(f'ImageClassifier: pooling {pooling!r}; expected one of {", ".join(POOLINGS)}')
         self.backbone = MODELS.build(backbone)
+        if int(test_translate) < 0:
+            raise ValueError(f'ImageClassifier: test_translate={test_translate!r} must be ≥ 0 (pixels)')
         self.pooling, self.logit_scale, self.test_flip = pooling, logit_scale, test_flip
+        self.test_translate = int(test_translate)
         self.dropout = nn.Dropout(dropout) if dropout > 0 else nn.Identity()
         features = self.backbone.out_channels[-1] * (2 if pooling == 'avgmax' else 1)
         self.head = nn.Linear(features, num_classes, bias=head_bias)
@@ -209,11 +216,25 @@ class ImageClassifier(BaseModel):
             teacher_logits = self.teacher(inputs) if self.teacher is not None else None
             return self.loss_fn(logits, targets, teacher_logits)
         if mode == 'predict':
-            if self.test_flip:
-                logits = (logits + self.logits(inputs.flip(3))) / 2
+            logits = self.test_time_logits(inputs, logits)
             scores = logits.float().softmax(dim=1)
             return [dict(scores=s, label=label) for s, label in zip(scores, labels)]
         raise ValueError(f'ImageClassifier: unknown mode {mode!r}; expected tensor, loss or predict')
+
+    def mirror_averaged_logits(self, inputs: torch.Tensor, logits: torch.Tensor | None = None) -> torch.Tensor:
+        """The logits of `inputs` (`logits` if already computed), averaged with their mirror's if `test_flip`."""
+        logits = self.logits(inputs) if logits is None else logits
+        return (logits + self.logits(inputs.flip(3))) / 2 if self.test_flip else logits
+
+    def test_time_logits(self, inputs: torch.Tensor, logits: torch.Tensor | None = None) -> torch.Tensor:
+        """The logits averaged over the test-time views (`test_flip`, `test_translate`)."""
+        logits = self.mirror_averaged_logits(inputs, logits)
+        if self.test_translate:
+            t, (height, width) = self.test_translate, inputs.shape[-2:]
+            padded = F.pad(inputs, (t, t, t, t), mode='reflect')
+            shifted = (padded[..., :height, :width], padded[..., 2 * t : 2 * t + height, 2 * t : 2 * t + width])
+            logits = logits / 2 + sum(self.mirror_averaged_logits(view) for view in shifted) / 4
+        return logits
 
     def trick_card(self) -> dict:
         """What this model contributes to the run's trick card; each part says its own."""
@@ -224,6 +245,7 @@ class ImageClassifier(BaseModel):
             logit_scale=self.logit_scale,
             head_bias=self.head.bias is not None,
             test_flip=self.test_flip,
+            test_translate=self.test_translate,
             dropout=getattr(self.dropout, 'p', 0.0),
             channels_last=self.channels_last,
             **self.data_preprocessor.trick_card(),

@@ -144,3 +144,28 @@ def test_test_flip_predicts_from_the_mean_logits_of_the_image_and_its_mirror():
     assert not torch.allclose(scores, model(x).softmax(dim=1))  # the mirror changed the prediction
     torch.testing.assert_close(plain, classifier().eval()(x).softmax(dim=1))  # off by default
     assert model.trick_card()['test_flip'] is True
+
+
+def test_test_translate_adds_the_reflect_padded_one_pixel_shifts_with_their_mirrors():
+    """airbench's 6-view TTA: ½ (image + mirror)/2 + ¼ each of the up-left and down-right shifts with their mirrors;
+    the shifted views built by numpy's reflect padding, the answer key."""
+    model = classifier(test_flip=True, test_translate=1).eval()
+    data = batch()
+    x = model.data_preprocessor(data, training=False)['inputs']
+    padded = torch.from_numpy(np.pad(x.numpy(), ((0, 0), (0, 0), (1, 1), (1, 1)), mode='reflect'))
+    up_left, down_right = padded[:, :, :32, :32], padded[:, :, 2:, 2:]
+    assert torch.equal(up_left[:, :, 1:, 1:], x[:, :, :31, :31])  # the content moved one pixel down-right
+    with torch.no_grad():
+
+        def pair(v):
+            return (model(v) + model(v.flip(-1))) / 2
+
+        expected = (pair(x) / 2 + pair(up_left) / 4 + pair(down_right) / 4).softmax(dim=1)
+        scores = torch.stack([p['scores'] for p in model(x, data['labels'], mode='predict')])
+        flip_only = classifier(test_flip=True).eval()
+        flipped = torch.stack([p['scores'] for p in flip_only(x, data['labels'], mode='predict')])
+    torch.testing.assert_close(scores, expected)
+    assert not torch.allclose(scores, flipped)
+    assert model.trick_card()['test_translate'] == 1 and flip_only.trick_card()['test_translate'] == 0
+    with pytest.raises(ValueError, match='test_translate=-1'):
+        classifier(test_translate=-1)

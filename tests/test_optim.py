@@ -189,9 +189,10 @@ RECIPES = sorted(p for p in (ROOT / 'configs/cls').rglob('*.py') if '_base_' not
 def expected_schedule(path: Path) -> tuple[str, int, int, float]:
     """(kind, epochs, warmup epochs, peak lr at the config's batch) that the answer key gives a recipe."""
     scale, name = path.parent.name, path.stem
-    if scale == 'resnet9':  # the page: 0 → 0.4 → 0, knots at epochs 0, 4, 20 (record: 0, 5, 24; Extra: 0, 12, 60;
-        # the README's CPU-sized record run: 0, 4, 17)
-        lengths = {'record': (24, 5), 'record_cpu': (22, 5), 'page_extra_l1_l2_l3': (60, 12)}
+    if name == 'record_cpu':  # cifar10-fast's final notebook: 0 → 1.0 at a fifth of the run → 0.1 two epochs
+        return 'notebook', 25, 5, 1.0  # before the end, then held (the README's CPU-sized record run: 25 epochs)
+    if scale == 'resnet9':  # the page: 0 → 0.4 → 0, knots at epochs 0, 4, 20 (record: 0, 5, 24; Extra: 0, 12, 60)
+        lengths = {'record': (24, 5), 'page_extra_l1_l2_l3': (60, 12)}
         epochs, peak_epoch = lengths.get(name, (20, 4))
         return 'piecewise', epochs, peak_epoch, 0.4
     if name == 'nfnet_f0_agc':  # the NFNet paper: 360 epochs, 5 warmup, lr 0.1 × 4096/256 set by hand
@@ -208,6 +209,9 @@ def closed_form(kind: str, epochs: int, warmup_epochs: int, peak: float, i: int)
     m, total = warmup_epochs * ITERS_PER_EPOCH, epochs * ITERS_PER_EPOCH
     if kind == 'piecewise':  # linear from 0 at iteration 0 to the peak at m, back to 0 at the end
         return peak * (i / m if i <= m else (total - i) / (total - m))
+    if kind == 'notebook':  # as 'piecewise', but down to 0.1 of the peak two epochs before the end, then held
+        low = total - 2 * ITERS_PER_EPOCH
+        return peak * (i / m if i <= m else 1 - 0.9 * (i - m) / (low - m) if i <= low else 0.1)
     if kind != 'step' and i < m:  # mmengine's LinearLR: peak·(s + (1 − s)·i/(m − 1)), s = 1e-3
         return peak * (1e-3 + (1 - 1e-3) * i / (m - 1))
     if kind.endswith('step'):  # ÷10 at every milestone epoch passed, milestones at ¼, ½, ¾ rounded half up
@@ -258,3 +262,20 @@ def test_auto_scale_lr_is_linear_in_batch_size(tmp_path, batch_size):
     wrapper = runner.build_optim_wrapper(runner.optim_wrapper)
     runner.scale_lr(wrapper, runner.auto_scale_lr)
     assert [group['lr'] for group in wrapper.optimizer.param_groups] == pytest.approx([0.1 * batch_size / 256] * 2)
+
+
+def test_the_cpu_record_run_trains_bn_shifts_at_64x_the_lr_and_a_64th_of_the_decay_with_scales_frozen(tmp_path):
+    """cifar10-fast's final notebook: BN scales frozen at 1; BN biases at lr × 64, weight decay ÷ 64; the rest plain."""
+    runner = prepared_runner(ROOT / 'configs/cls/resnet9/record_cpu.py', tmp_path)
+    names = {p: n for n, p in runner.model.named_parameters()}
+    groups = {names[p]: g for g in runner.optim_wrapper.optimizer.param_groups for p in g['params']}
+    norms = {n for n, m in runner.model.named_modules() if isinstance(m, nn.BatchNorm2d)}
+    assert len(norms) == 8  # the record net's 8, the prep's now after the whitening's 1×1 conv
+    for name, group in groups.items():
+        owner, kind = name.rsplit('.', 1)
+        if owner in norms and kind == 'weight':
+            assert not runner.model.get_parameter(name).requires_grad
+        elif owner in norms:
+            assert group['initial_lr'] == pytest.approx(64 * 1.0) and group['weight_decay'] == pytest.approx(5e-4 / 64)
+        else:
+            assert group['initial_lr'] == 1.0 and group['weight_decay'] == 5e-4 and kind == 'weight'

@@ -178,13 +178,13 @@ default_hooks = dict(checkpoint=dict(interval=1000, save_last=False), logger=dic
                     times['plain loop'].append(time.perf_counter() - start)
             self.mark = time.perf_counter()
 
-    runner.register_hook(Alternate(), priority='LOWEST')
+    alternate = Alternate()
+    runner.register_hook(alternate, priority='LOWEST')
     if only == 'plain loop':  # the plain loop alone, for its memory: the same batches, no Runner step
         runner.optim_wrapper = runner.build_optim_wrapper(cfg.optim_wrapper)  # only to read its AMP dtype
-        hook = Alternate()
-        hook.before_train(runner)
+        runner.call_hook('before_train')  # what the recipe sets up before its first step (e.g. the whitening's fit)
         for batch_data in runner.build_dataloader(cfg.train_dataloader):
-            hook.step(batch_data['inputs'], batch_data['labels'])
+            alternate.step(batch_data['inputs'], batch_data['labels'])
         return {}
     runner.train()
     if only:
