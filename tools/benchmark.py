@@ -2,6 +2,7 @@
 
     bash tools/env.sh python tools/benchmark.py --quick     # figures 1-4, small sizes, about two minutes on 2 cores
     bash tools/env.sh python tools/benchmark.py             # the sizes of docs/benchmarks.md (--json FILE keeps them)
+    bash tools/env.sh python tools/benchmark.py --profile resnet50d   # figure 1's two sides, operator by operator
 
 The two sides of a figure run in turn (A, B, A, B, ...) after warm-up, and each side's figure is the median of its
 repeats, so a machine that slows down for a while slows both; the absolute figures are printed beside the ratio.
@@ -17,6 +18,8 @@ repeats, so a machine that slows down for a while slows both; the absolute figur
 """
 
 import argparse
+import collections
+import contextlib
 import copy
 import json
 import platform
@@ -118,10 +121,30 @@ def plain_step(module: torch.nn.Module, forward: Callable, optimizer, mean, std,
     return step
 
 
-def runner_vs_plain(case: str, batch: int, rounds: tuple[int, int], tmp: Path, only: str | None = None) -> dict:
+def op_times(profile) -> collections.Counter:
+    """Self CPU time (µs) per operator (and per `record_function` range: the DataLoader, the optimiser) of a
+    finished `torch.profiler.profile`."""
+    return collections.Counter({event.key: event.self_cpu_time_total for event in profile.key_averages()})
+
+
+def print_op_table(title: str, ops: dict[str, collections.Counter], steps: dict[str, int], rows: int = 25) -> None:
+    """Per-step self CPU ms of each operator on both sides, the largest differences first, and the totals."""
+    (a, ops_a), (b, ops_b) = ops.items()
+    per_step = {side: {key: us / 1e3 / max(steps[side], 1) for key, us in ops[side].items()} for side in ops}
+    keys = sorted(set(ops_a) | set(ops_b), key=lambda k: -abs(per_step[a].get(k, 0) - per_step[b].get(k, 0)))
+    print(f'{title}: self CPU ms per step, {steps[a]} and {steps[b]} steps profiled')
+    print(f'  {"operator":64s} {a:>12s} {b:>12s}')
+    for key in keys[:rows]:
+        print(f'  {key[:64]:64s} {per_step[a].get(key, 0):12.2f} {per_step[b].get(key, 0):12.2f}')
+    print(f'  {"total":64s} {sum(per_step[a].values()):12.1f} {sum(per_step[b].values()):12.1f}', flush=True)
+
+
+def runner_vs_plain(case: str, batch: int, rounds: tuple[int, int], tmp: Path, only: str | None = None,
+                    profile: bool = False) -> dict:  # fmt: skip
     """Runner iterations and plain-loop steps in turn, in one training run: a hook runs the plain step after each
     Runner iteration; a Runner iteration is the time from the end of one plain step to the start of the next (data,
-    data preprocessor, train_step, optimiser wrapper and every hook)."""
+    data preprocessor, train_step, optimiser wrapper and every hook). With `profile`, each timed Runner iteration and
+    plain step runs under its own `torch.profiler.profile`, and the per-operator times of both sides are printed."""
     from mmengine.hooks import Hook
 
     from engine.cli import load_config, parse_args
@@ -158,6 +181,7 @@ default_hooks = dict(checkpoint=dict(interval=1000, save_last=False), logger=dic
     kind = optimizer_cfg.pop('type')
     optimizer = getattr(torch.optim, kind)(plain_model.parameters(), **optimizer_cfg)
     times = {'Runner': [], 'plain loop': []}
+    ops = {side: collections.Counter() for side in times}
 
     class Alternate(Hook):
         def before_train(self, runner):
@@ -165,18 +189,33 @@ default_hooks = dict(checkpoint=dict(interval=1000, save_last=False), logger=dic
             self.dtype = getattr(runner.optim_wrapper, 'cast_dtype', None) or torch.float32
             self.step = plain_step(plain_model, plain_model.logits, optimizer, preprocessor.mean, preprocessor.std,
                                    augments, self.dtype, preprocessor.label_smoothing)  # fmt: skip
-            self.mark = time.perf_counter()
+            self.mark, self.profiler = time.perf_counter(), None
 
         def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None):
             now = time.perf_counter()
+            if self.profiler is not None:  # the Runner iteration that just ended was profiled
+                self.profiler.__exit__(None, None, None)
+                ops['Runner'] += op_times(self.profiler)
             if runner.iter >= warmup:
                 times['Runner'].append(now - self.mark)
+            timed = runner.iter >= warmup - 1  # the next Runner iteration is a timed one
             if only != 'Runner':
-                start = time.perf_counter()
-                self.step(data_batch['inputs'], data_batch['labels'])
-                if runner.iter >= warmup:
-                    times['plain loop'].append(time.perf_counter() - start)
+                with torch.profiler.profile() if profile and timed else contextlib.nullcontext() as plain_profile:
+                    start = time.perf_counter()
+                    self.step(data_batch['inputs'], data_batch['labels'])
+                    if runner.iter >= warmup:
+                        times['plain loop'].append(time.perf_counter() - start)
+                if plain_profile is not None and runner.iter >= warmup:
+                    ops['plain loop'] += op_times(plain_profile)
+            self.profiler = torch.profiler.profile() if profile and timed else None
+            if self.profiler is not None:
+                self.profiler.__enter__()
             self.mark = time.perf_counter()
+
+        def after_train(self, runner):
+            if self.profiler is not None:  # opened for an iteration that never came: close it, keep nothing
+                self.profiler.__exit__(None, None, None)
+                self.profiler = None
 
     alternate = Alternate()
     runner.register_hook(alternate, priority='LOWEST')
@@ -189,6 +228,8 @@ default_hooks = dict(checkpoint=dict(interval=1000, save_last=False), logger=dic
     runner.train()
     if only:
         return {}
+    if profile:
+        print_op_table(f'{case} at {size} px, batch {batch}', ops, {side: len(times[side]) for side in times})
     return figure(f'1. cls step, {case} at {size} px, batch {batch}: Runner vs plain loop', 'images/s',
                   {name: batch for name in times}, times)  # fmt: skip
 
@@ -451,6 +492,12 @@ def main() -> None:
     parser.add_argument('--cifar-root', default='data/cifar10', help='CIFAR-10 as JPEG folders (else made up)')
     parser.add_argument('--world', default='data/demo', help='the embedded world (made if missing, as the ladder does)')
     parser.add_argument('--json', help='also write every figure and the machine to this file')
+    parser.add_argument(
+        '--profile',
+        metavar='CASE',
+        choices=CLS_CASES,
+        help=f'figure 1 for one model ({", ".join(CLS_CASES)}) with every step profiled, per operator',
+    )
     parser.add_argument('--side', help=argparse.SUPPRESS)  # one side alone, for figure 4
     args = parser.parse_args()
     reuse_freed_memory()
@@ -463,6 +510,10 @@ def main() -> None:
         tmp = Path(tmp_name)
         if args.side:
             return run_side(args.side, size, tmp, world)
+        if args.profile:
+            batch = dict(size['cls'])[args.profile]
+            runner_vs_plain(args.profile, batch, size['rounds'], tmp, profile=True)
+            return
         report = dict(machine=machine(), quick=args.quick, figures=[])
         print(json.dumps(report['machine']), flush=True)
         figures = report['figures']
