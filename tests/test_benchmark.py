@@ -40,11 +40,12 @@ def test_quick_benchmark_prints_each_figure_as_a_ratio_of_two_measured_sides(tmp
 
 def test_profile_prints_both_sides_operator_by_operator(tmp_path):
     done = subprocess.run(
-        [sys.executable, 'tools/benchmark.py', '--quick', '--profile', 'resnet9', '--world', str(tmp_path / 'world')],
+        [sys.executable, 'tools/benchmark.py', '--quick', '--profile', 'resnet9', '--world', str(tmp_path / 'none')],
         cwd=ROOT, capture_output=True, text=True, timeout=600,
     )  # fmt: skip
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-3000:]
     assert 'self CPU ms per step, 3 and 3 steps profiled' in done.stdout  # --quick: 1 warm-up, 2 repeats (+1 edge)
+    assert not (tmp_path / 'none').exists()  # made-up images only: no world is made
     rows = {line.split()[0]: line.split()[-2:] for line in done.stdout.splitlines() if line.startswith('  aten::')}
     assert {'aten::convolution_backward', 'aten::native_batch_norm'} <= set(rows)
     total = next(line for line in done.stdout.splitlines() if line.strip().startswith('total '))

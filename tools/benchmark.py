@@ -505,15 +505,15 @@ def main() -> None:
     from ladder.cache import ensure_embedded_world
 
     world = Path(args.world)
-    ensure_embedded_world(str(world), print)
     with tempfile.TemporaryDirectory(prefix='tricks-bench-') as tmp_name:
         tmp = Path(tmp_name)
-        if args.side:
-            return run_side(args.side, size, tmp, world)
-        if args.profile:
+        if args.profile:  # made-up images only: no world needed
             batch = dict(size['cls'])[args.profile]
             runner_vs_plain(args.profile, batch, size['rounds'], tmp, profile=True)
             return
+        ensure_embedded_world(str(world), print)
+        if args.side:
+            return run_side(args.side, size, tmp, world)
         report = dict(machine=machine(), quick=args.quick, figures=[])
         print(json.dumps(report['machine']), flush=True)
         figures = report['figures']
