@@ -29,7 +29,8 @@ class GhostBatchNorm2d(nn.BatchNorm2d):
             raise ValueError(f'GhostBN: batch of {x.shape[0]} does not split into {self.num_splits} equal slices')
         # Each slice's batch statistics land in one row of these (momentum 1 copies them); a slice of the batch keeps
         # the memory format (channels_last stays channels_last), and native batch_norm runs on it forward and back.
-        means = x.new_zeros(self.num_splits, self.num_features, dtype=self.running_mean.dtype)
+        dtype = self.running_mean.dtype if self.track_running_stats else torch.float32
+        means = x.new_zeros(self.num_splits, self.num_features, dtype=dtype)
         variances = torch.ones_like(means)
         out = torch.cat([F.batch_norm(piece, means[i], variances[i], self.weight, self.bias, True, 1.0, self.eps)
                          for i, piece in enumerate(x.chunk(self.num_splits))])  # fmt: skip

@@ -188,6 +188,9 @@ def test_ghost_bn_running_statistics_average_the_slices_and_load_into_a_plain_ba
     plain.load_state_dict(bn.state_dict())
     probe = torch.randn(5, 3, 4, 4)
     torch.testing.assert_close(bn.eval()(probe), plain.eval()(probe))
+    untracked = GhostBatchNorm2d(3, num_splits=2, track_running_stats=False)  # no running statistics to move
+    torch.testing.assert_close(untracked(steps[0]), torch.cat([slice_batch_norm(p, untracked.weight, untracked.bias,
+                               untracked.eps) for p in steps[0].chunk(2)]), atol=1e-5, rtol=1e-5)  # fmt: skip
     with pytest.raises(ValueError, match='batch of 6 does not split into 4'):
         GhostBatchNorm2d(3, num_splits=4)(torch.randn(6, 3, 2, 2))
 
