@@ -7,7 +7,7 @@ update copies every buffer, the fitted filters included). The images are spread 
 lists its classes in order, so its first 10,000 might be two classes) and normalised by the model's own data
 preprocessor, without augmentation: the filters whiten what the network sees.
 
-    custom_hooks = [dict(type='tricks.PatchWhiteningHook', num_images=10000, eps=1e-2)]
+    default_hooks = dict(whitening=dict(type='tricks.PatchWhiteningHook', num_images=10000, eps=1e-2))
 """
 
 import torch

@@ -196,18 +196,19 @@ default_hooks = dict(checkpoint=dict(interval=1000, save_last=False), logger=dic
             if self.profiler is not None:  # the Runner iteration that just ended was profiled
                 self.profiler.__exit__(None, None, None)
                 ops['Runner'] += op_times(self.profiler)
-            if runner.iter >= warmup:
+            counted = runner.iter >= warmup
+            if counted:
                 times['Runner'].append(now - self.mark)
-            timed = runner.iter >= warmup - 1  # the next Runner iteration is a timed one
             if only != 'Runner':
-                with torch.profiler.profile() if profile and timed else contextlib.nullcontext() as plain_profile:
+                with torch.profiler.profile() if profile and counted else contextlib.nullcontext() as plain_profile:
                     start = time.perf_counter()
                     self.step(data_batch['inputs'], data_batch['labels'])
-                    if runner.iter >= warmup:
+                    if counted:
                         times['plain loop'].append(time.perf_counter() - start)
-                if plain_profile is not None and runner.iter >= warmup:
+                if plain_profile is not None:
                     ops['plain loop'] += op_times(plain_profile)
-            self.profiler = torch.profiler.profile() if profile and timed else None
+            next_counted = runner.iter + 1 >= warmup  # the Runner iteration that starts now will be timed
+            self.profiler = torch.profiler.profile() if profile and next_counted else None
             if self.profiler is not None:
                 self.profiler.__enter__()
             self.mark = time.perf_counter()
