@@ -1,7 +1,14 @@
 """Fixtures shared by the test modules."""
 
-import pytest
-import torch
+import os
+
+if os.environ.get('PYTEST_XDIST_WORKER'):
+    # The workers share the cores: one OpenMP thread each, in this process (set before torch is imported) and in the
+    # tools it starts (see `one_thread` for why oversubscribed OpenMP threads are so costly here).
+    os.environ.update(OMP_NUM_THREADS='1', MKL_NUM_THREADS='1')
+
+import pytest  # noqa: E402
+import torch  # noqa: E402
 
 
 @pytest.fixture(scope='module')
