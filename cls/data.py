@@ -11,9 +11,12 @@ Pipelines (paper §2; sizes are arguments, so 32-px sets use e.g. `size=32` and 
     val:   [dict(type='tricks.ResizeShorter', size=256), dict(type='tricks.CenterCrop', size=224)]
 Each is torchvision's v2 transform with the paper's values as defaults (PCALighting is ours); a transform gets the
 whole sample dict and changes only `inputs`. Transforms must not modify `inputs` in place: with
-`cache_decoded=True` it is the cached tensor.
+`cache_decoded=True` it is the cached tensor. Two are faster than torchvision's and give the same images: a pipeline
+that starts with `RandomResizedCrop` decodes only the crop it draws, only as finely as it needs, and `ColorJitter`
+adjusts uint8 images in one float buffer.
 """
 
+import contextlib
 import hashlib
 import json
 import os
@@ -24,7 +27,7 @@ from typing import NamedTuple
 
 import numpy as np
 import torch
-from mmengine.dataset import BaseDataset, DefaultSampler
+from mmengine.dataset import BaseDataset, Compose, DefaultSampler
 from mmengine.logging import MMLogger
 from PIL import Image
 from torchvision.transforms import v2
@@ -109,13 +112,21 @@ def verify_image(path: str | Path) -> None:
         raise ImageFolderError(f'{path}: not a readable image ({type(err).__name__}: {err})') from None
 
 
-def decode_image(path: str | Path) -> torch.Tensor:
-    """RGB uint8 tensor C x H x W (grey, palette and alpha images are converted to RGB)."""
+@contextlib.contextmanager
+def open_image(path: str | Path):
+    """Pillow's image of `path`, read from its header and decoded when used; a failure to read or decode it, in the
+    block, is one ImageFolderError naming the file."""
     try:
         with Image.open(path) as image:
-            rgb = np.array(image.convert('RGB'))
+            yield image
     except Exception as err:  # as in verify_image
         raise ImageFolderError(f'{path}: cannot decode image ({type(err).__name__}: {err})') from None
+
+
+def decode_image(path: str | Path) -> torch.Tensor:
+    """RGB uint8 tensor C x H x W (grey, palette and alpha images are converted to RGB)."""
+    with open_image(path) as image:
+        rgb = np.array(image.convert('RGB'))
     return torch.from_numpy(rgb).permute(2, 0, 1).contiguous()
 
 
@@ -195,6 +206,10 @@ class ImageFolder(BaseDataset):
         super().__init__(
             data_root=data_root, metainfo=dict(classes=tuple(find_classes(self.split_dir, classes))), **kwargs
         )
+        first, *rest = self.pipeline.transforms or [None]
+        # A pipeline that starts with our RandomResizedCrop reads its crop straight from the file (`decode_crop`).
+        self._crop_decoder = first if isinstance(first, RandomResizedCrop) and not cache_decoded else None
+        self._after_crop = Compose(rest)
 
     def __getitem__(self, idx: int | Draw) -> dict:
         """`idx` from a plain sampler, or a `Draw` from `SeededSampler`: its augmentation seeded from (seed, epoch,
@@ -226,6 +241,8 @@ class ImageFolder(BaseDataset):
 
     def prepare_data(self, idx: int) -> dict:
         info = self.get_data_info(idx)
+        if self._crop_decoder is not None:
+            return self._after_crop(dict(inputs=self._crop_decoder.decode_crop(info['img_path']), labels=info['label']))
         image = self._decoded[info['cache_index']] if self.cache_decoded else decode_image(info['img_path'])
         return self.pipeline(dict(inputs=image, labels=info['label']))
 
@@ -254,6 +271,78 @@ class PCALighting(v2.Transform):
         return (inpt + shift[:, None, None]).round().clamp(0, 255).to(torch.uint8)
 
 
+def dct_scale(crop_height: int, crop_width: int, height: int, width: int) -> int:
+    """The coarsest of libjpeg's DCT scales (1/8, 1/4, 1/2) at which a crop still has at least `height` x `width`
+    pixels, else 1: a crop about to be shrunk to that size loses nothing by being decoded there."""
+    return next((s for s in (8, 4, 2) if crop_height // s >= height and crop_width // s >= width), 1)
+
+
+@TRANSFORMS.register_module(name='RandomResizedCrop')
+class RandomResizedCrop(v2.RandomResizedCrop):
+    """torchvision's RandomResizedCrop with the paper's defaults (area 8-100 %, aspect 3/4-4/3), which can also read
+    its crop straight from an image file (`decode_crop`); `ImageFolder` has it do so when it starts the pipeline."""
+
+    def __init__(self, size=224, scale=(0.08, 1.0), ratio=(3 / 4, 4 / 3), **kwargs):
+        super().__init__(size, scale=scale, ratio=ratio, **kwargs)
+
+    def decode_crop(self, path: str | Path) -> torch.Tensor:
+        """The crop of the file's image, resized: the same draws as for the decoded image (they need only its size,
+        read from the header), and the same pixels where the file is decoded at full size. A JPEG is decoded at the
+        coarsest DCT scale that keeps the crop at least the output size (`dct_scale`, Pillow's `draft`); the crop's
+        edges then lie on that scale's pixel grid, moved by at most half a pixel there (at most 1 / (2 x size) of the
+        crop). Only the crop's pixels leave Pillow, and they are resized in channels-last layout, where torch's
+        antialiased uint8 resize is fastest (docs/benchmarks.md, figure 2)."""
+        with open_image(path) as image:
+            params = self.make_params([image])
+            top, left, height, width = (params[key] for key in ('top', 'left', 'height', 'width'))
+            full_width, scale = image.width, dct_scale(height, width, *self.size)
+            drafted = image.draft('RGB', (image.width // scale, image.height // scale)) if scale > 1 else None
+            scale = full_width / drafted[1][2] if drafted else 1  # not a JPEG: decoded at full size
+            rgb = image if image.mode == 'RGB' else image.convert('RGB')
+            x0, y0 = min(round(left / scale), rgb.width - 1), min(round(top / scale), rgb.height - 1)
+            x1 = min(max(round((left + width) / scale), x0 + 1), rgb.width)
+            y1 = min(max(round((top + height) / scale), y0 + 1), rgb.height)
+            crop = torch.from_numpy(np.array(rgb.crop((x0, y0, x1, y1)))).permute(2, 0, 1)  # H x W x C in memory
+        resized = v2.functional.resize(crop, list(self.size), self.interpolation, antialias=self.antialias)
+        return resized.contiguous()
+
+
+@TRANSFORMS.register_module(name='ColorJitter')
+class ColorJitter(v2.ColorJitter):
+    """torchvision's ColorJitter with the paper's strengths (brightness, contrast, saturation 0.4, no hue). On uint8
+    RGB tensors the adjustments run on one float32 copy, with torchvision's arithmetic and its truncation to whole
+    values after each, so the result is torchvision's to the bit without a conversion per adjustment."""
+
+    def __init__(self, brightness=0.4, contrast=0.4, saturation=0.4, hue=None):
+        super().__init__(brightness, contrast, saturation, hue)
+
+    def transform(self, inpt, params: dict):
+        uint8_rgb = type(inpt) is torch.Tensor and inpt.dtype == torch.uint8 and inpt.shape[-3] == 3
+        if not uint8_rgb or params['hue_factor'] is not None:  # torchvision's own way
+            return super().transform(inpt, params)
+        image = inpt.float()
+        for fn_id in params['fn_idx'].tolist():
+            if fn_id == 0 and params['brightness_factor'] is not None:
+                image.mul_(params['brightness_factor'])
+            elif fn_id == 1 and params['contrast_factor'] is not None:
+                factor = params['contrast_factor']
+                mean = torch.mean(_floored_grey(image), dim=(-3, -2, -1), keepdim=True)
+                image.mul_(factor).add_(mean, alpha=1.0 - factor)
+            elif fn_id == 2 and params['saturation_factor'] is not None:
+                factor, grey = params['saturation_factor'], _floored_grey(image)
+                image.mul_(factor).add_(grey, alpha=1.0 - factor)
+            else:
+                continue
+            image.clamp_(0, 255).floor_()
+        return image.to(torch.uint8)
+
+
+def _floored_grey(image: torch.Tensor) -> torch.Tensor:
+    """ITU-R 601 luma of float RGB (... x 3 x H x W), 1 channel, floored: torchvision's grey of a uint8 image."""
+    r, g, b = image.unbind(dim=-3)
+    return r.mul(0.2989).add_(g, alpha=0.587).add_(b, alpha=0.114).floor_().unsqueeze(dim=-3)
+
+
 def _register_with_paper_defaults(name: str, transform: type, **paper_defaults) -> None:
     """Register torchvision's transform under our scope with the paper's values as defaults (a config may override)."""
 
@@ -264,10 +353,6 @@ def _register_with_paper_defaults(name: str, transform: type, **paper_defaults) 
     TRANSFORMS.register_module(name=name, module=build)
 
 
-_register_with_paper_defaults(
-    'RandomResizedCrop', v2.RandomResizedCrop, size=224, scale=(0.08, 1.0), ratio=(3 / 4, 4 / 3)
-)
 _register_with_paper_defaults('RandomHorizontalFlip', v2.RandomHorizontalFlip, p=0.5)
-_register_with_paper_defaults('ColorJitter', v2.ColorJitter, brightness=0.4, contrast=0.4, saturation=0.4)
 _register_with_paper_defaults('ResizeShorter', v2.Resize, size=256)  # an int size resizes the shorter side
 _register_with_paper_defaults('CenterCrop', v2.CenterCrop, size=224)

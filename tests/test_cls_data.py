@@ -2,15 +2,25 @@
 
 import tarfile
 from pathlib import Path
+from unittest import mock
 
 import numpy as np
 import pytest
 import torch
 from mmengine.dataset import Compose, default_collate
-from PIL import Image
+from PIL import Image, JpegImagePlugin
+from torchvision.transforms import v2
 
 from backbones.registry import DATASETS, TRANSFORMS
-from cls.data import IMAGENET_EIGVAL, IMAGENET_EIGVEC, ImageFolder, ImageFolderError, PCALighting
+from cls.data import (
+    IMAGENET_EIGVAL,
+    IMAGENET_EIGVEC,
+    ImageFolder,
+    ImageFolderError,
+    PCALighting,
+    dct_scale,
+    decode_image,
+)
 
 CIFAR = Path(__file__).resolve().parents[2] / 'shared' / 'data' / 'cifar10-jpg.tar.gz'  # ../shared of the checkout
 EXTENSIONS = {'cat': ('.jpg', '.PNG', '.bmp'), 'dog': ('.jpeg', '.webp', '.tif', '.TIFF')}
@@ -106,14 +116,15 @@ def test_given_classes_set_the_label_order(folder):
     assert [dataset.get_data_info(i)['label'] for i in range(len(dataset))] == [0, 0, 0, 0, 1, 1, 1]
 
 
-def test_bad_images_are_named_when_loaded_or_up_front(folder):
+@pytest.mark.parametrize('pipeline', [[], TRAIN_32], ids=['decoded', 'crop-decoded'])
+def test_bad_images_are_named_when_loaded_or_up_front(folder, pipeline):
     garbage = folder / 'train' / 'dog' / '8.jpg'
     garbage.write_bytes(b'not a jpeg')
     truncated = folder / 'train' / 'dog' / '9.jpg'
     Image.fromarray(np.random.default_rng(0).integers(0, 256, (64, 64, 3), dtype=np.uint8)).save(truncated)
     truncated.write_bytes(truncated.read_bytes()[:2000])  # the header survives, the image data does not
 
-    dataset = ImageFolder(str(folder), 'train')  # builds: files are only listed
+    dataset = ImageFolder(str(folder), 'train', pipeline=pipeline)  # builds: files are only listed
     paths = [dataset.get_data_info(i)['img_path'] for i in range(len(dataset))]
     for bad in (garbage, truncated):
         assert str(bad) in one_line_error(lambda bad=bad: dataset[paths.index(str(bad))])
@@ -166,6 +177,96 @@ def test_jitter_factors_are_uniform_in_0_6_to_1_4():
     brightness_only = build('ColorJitter', contrast=0, saturation=0)
     scaled = torch.tensor([brightness_only(grey)[0, 0, 0].item() for _ in range(200)])
     assert 60 <= scaled.min() < 65 and 135 < scaled.max() <= 140  # brightness multiplies pixels by the factor
+
+
+def test_color_jitter_gives_torchvision_s_bits():
+    """Ours adjusts one float copy; torchvision converts back to uint8 after each adjustment: the same bits."""
+    ours, theirs = build('ColorJitter'), v2.ColorJitter(brightness=0.4, contrast=0.4, saturation=0.4)
+    generator = torch.Generator().manual_seed(0)
+    images = [
+        torch.randint(0, 256, shape, dtype=torch.uint8, generator=generator) for shape in ((3, 24, 20), (2, 3, 8, 8))
+    ]
+    images.append(torch.full((3, 6, 6), 250, dtype=torch.uint8))  # saturates when brightened
+    images += [images[1].contiguous(memory_format=torch.channels_last), images[0][:, :, ::2]]  # other layouts
+    for seed in range(60):
+        for image in images:
+            torch.manual_seed(seed)
+            mine = ours(image)
+            torch.manual_seed(seed)
+            assert torch.equal(mine, theirs(image)) and mine.dtype == torch.uint8
+    with_hue = build('ColorJitter', hue=0.1)  # hue: torchvision's own code
+    torch.manual_seed(0)
+    mine = with_hue(images[0])
+    torch.manual_seed(0)
+    assert torch.equal(mine, v2.ColorJitter(0.4, 0.4, 0.4, hue=0.1)(images[0]))
+
+
+def test_dct_scale_is_the_coarsest_that_keeps_the_output_size():
+    assert dct_scale(224, 224, 224, 224) == 1 and dct_scale(447, 500, 224, 224) == 1
+    assert dct_scale(448, 448, 224, 224) == 2 and dct_scale(500, 899, 224, 224) == 2
+    assert dct_scale(900, 1000, 224, 224) == 4 and dct_scale(1800, 1800, 224, 224) == 8
+    assert dct_scale(4000, 4000, 224, 224) == 8  # libjpeg scales down by 8 at most
+    assert dct_scale(300, 900, 100, 400) == 2  # each side keeps its own output size
+
+
+def write_smooth(path: Path, height: int, width: int, mode: str = 'RGB', **save) -> Path:
+    """Low-resolution noise, upsampled: content whose crops differ from each other, as a photo's do."""
+    small = np.random.default_rng(height + width).integers(0, 256, (max(2, height // 10), max(2, width // 10), 3))
+    Image.fromarray(small.astype(np.uint8)).resize((width, height), Image.BILINEAR).convert(mode).save(path, **save)
+    return path
+
+
+def test_a_pipeline_starting_with_the_crop_decodes_only_the_crop_with_the_same_draws(tmp_path):
+    """Decoding the crop straight from the file gives what torchvision's crop of the decoded image gives (PNG: no
+    reduced decoding), image for image, in every image mode; the cached path runs torchvision's on the decoded one."""
+    for name, mode in (('rgb', 'RGB'), ('grey', 'L'), ('palette', 'P'), ('alpha', 'RGBA')):
+        (tmp_path / 'train' / name).mkdir(parents=True)
+        for i, (height, width) in enumerate(((90, 120), (200, 64))):
+            write_smooth(tmp_path / 'train' / name / f'{i}.png', height, width, mode)
+    pipeline = [dict(type='tricks.RandomResizedCrop', size=48)]
+    from_files = ImageFolder(str(tmp_path), 'train', pipeline=pipeline)
+    decoded_first = ImageFolder(str(tmp_path), 'train', pipeline=pipeline, cache_decoded=True)
+    assert from_files._crop_decoder is not None and decoded_first._crop_decoder is None  # two different paths
+    for seed in range(10):
+        for index in range(len(from_files)):
+            torch.manual_seed(seed)
+            crop = from_files[index]['inputs']
+            torch.manual_seed(seed)
+            assert torch.equal(crop, decoded_first[index]['inputs']) and crop.shape == (3, 48, 48)
+            assert crop.is_contiguous()
+
+
+def test_a_jpeg_crop_is_decoded_at_the_coarsest_scale_that_keeps_the_output_size(tmp_path):
+    """Where the drawn crop keeps >= 64 px at 1/2, 1/4 or 1/8 scale, the JPEG is decoded there (Pillow's `draft`);
+    the result is torchvision's crop of the fully decoded image with the box on that scale's pixel grid, up to the
+    difference between DCT scaling and an antialiased resize (about one grey level). Full-size decodes are exact."""
+    path = write_smooth(tmp_path / 'a.jpg', 300, 400, quality=95)
+    full = decode_image(path)
+    crop = build('RandomResizedCrop', size=64)
+    drafts = mock.patch.object(JpegImagePlugin.JpegImageFile, 'draft', autospec=True,
+                               side_effect=JpegImagePlugin.JpegImageFile.draft)  # fmt: skip
+    scales = []
+    for seed in range(40):
+        torch.manual_seed(seed)
+        params = crop.make_params([full])
+        scale = dct_scale(params['height'], params['width'], 64, 64)
+        with drafts as draft:
+            torch.manual_seed(seed)
+            ours = crop.decode_crop(path)
+        if scale == 1:
+            draft.assert_not_called()
+            expected = v2.functional.resized_crop(full, **params, size=[64, 64], antialias=True)
+            assert torch.equal(ours, expected)
+        else:
+            assert [call.args[2] for call in draft.call_args_list] == [(400 // scale, 300 // scale)]
+            left, top = round(params['left'] / scale) * scale, round(params['top'] / scale) * scale
+            right = min(round((params['left'] + params['width']) / scale) * scale, 400)
+            bottom = min(round((params['top'] + params['height']) / scale) * scale, 300)
+            assert max(abs(left - params['left']), abs(top - params['top'])) <= scale / 2
+            on_grid = v2.functional.resized_crop(full, top, left, bottom - top, right - left, [64, 64], antialias=True)
+            assert (ours.float() - on_grid.float()).abs().mean() < 2.5
+        scales.append(scale)
+    assert {1, 2, 4} <= set(scales)  # every case was met
 
 
 def test_pca_lighting_adds_eigvec_times_alpha_times_eigval():

@@ -284,7 +284,12 @@ def pipelines(root: Path, size: int, count: int, rounds: tuple[int, int]) -> dic
     n = min(count, len(ours))
     order = torch.randperm(len(ours), generator=torch.Generator().manual_seed(0))[:n].tolist()
     sides = {'ours': lambda: [ours[i] for i in order], 'torchvision': lambda: [torchvision_set[i] for i in order]}
-    times = alternate(sides, *rounds)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # as in a DataLoader worker, which torch limits to one thread
+    try:
+        times = alternate(sides, *rounds)
+    finally:
+        torch.set_num_threads(threads)
     return figure(f'2. data pipeline, {size}-px JPEGs, {n} images a call: ours vs torchvision', 'images/s',
                   {name: n for name in sides}, times)  # fmt: skip
 
