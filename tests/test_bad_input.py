@@ -5,7 +5,6 @@ fault put in by hand; the VOC checks also read a real VOC-layout set (../shared'
 
 import io
 import logging
-import os
 import shutil
 import subprocess
 import sys
@@ -18,6 +17,7 @@ import pytest
 import torch
 from mmengine.logging import MMLogger
 from PIL import Image
+from tool_env import tool_env
 from toolkits import toolkit_models
 
 from backbones.errors import CheckpointError, UserError
@@ -333,7 +333,7 @@ def test_a_tool_meets_bad_data_with_one_line_exit_1_and_leaves_existing_outputs_
     work = tmp_path / 'work'
     work.mkdir()
     (work / 'epoch_1.pth').write_bytes(b'an earlier run')
-    env = {**os.environ, 'OMP_NUM_THREADS': '1', 'PYTHONPATH': str(ROOT)}
+    env = tool_env()
     done = subprocess.run(
         [
             sys.executable,

@@ -1,13 +1,13 @@
 """A real 2-process launch (torchrun, --launcher pytorch) of the classification trainer on the CPU: both processes
 hold one model, and it is the model that one process trains on the same total batch."""
 
-import os
 import socket
 import subprocess
 from pathlib import Path
 
 import pytest
 import torch
+from tool_env import tool_env
 
 from datagen.demo_world import generate
 
@@ -36,7 +36,7 @@ def free_port() -> int:
 
 def dist_train(config: Path, processes: int, work_dir: Path, *args: str) -> str:
     """tools/dist_train.sh CONFIG GPUS [args], OpenMMLab's launcher convention, on CPU processes."""
-    env = {**os.environ, 'OMP_NUM_THREADS': '1', 'PORT': str(free_port()), 'PYTHONPATH': str(ROOT / 'tests')}
+    env = tool_env(PORT=str(free_port()))
     result = subprocess.run(
         ['bash', str(ROOT / 'tools/dist_train.sh'), str(config), str(processes), '--work-dir', str(work_dir), *args],
         capture_output=True,

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from tool_env import tool_env
 
 from backbones.checkpoint import export_backbone, latest_checkpoint, load_checkpoint
 from datagen.demo_world import generate
@@ -35,11 +36,6 @@ def world(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp('world')
     generate(root, seed=0, scenes_train=60, scenes_val=24)
     return root / 'cls'
-
-
-def tool_env(**extra: str) -> dict:
-    """The environment of a run under test: one thread, and `tests/` importable for the fault plugins."""
-    return {**os.environ, 'OMP_NUM_THREADS': '1', 'PYTHONPATH': f'{ROOT}{os.pathsep}{ROOT / "tests"}', **extra}
 
 
 def tool(argv: list[str], cwd: Path, env: dict | None = None) -> subprocess.CompletedProcess:

@@ -4,13 +4,13 @@ epoch it was killed in), det and seg (iteration-based: it continues from the las
 deterministic, so nothing less than equality is accepted."""
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 import torch
+from tool_env import tool_env
 
 from datagen.demo_world import generate
 
@@ -76,12 +76,7 @@ def start(task: str, world: Path, tmp_path: Path, name: str, kill_at: int = 0,
         *(['--resume'] if resume else []),
         *options,
     ]
-    env = {
-        **os.environ,
-        'OMP_NUM_THREADS': '1',
-        'PYTHONPATH': f'{ROOT}{os.pathsep}{ROOT / "tests"}',
-        'FAULT_KILL_AT_ITER': str(kill_at),
-    }
+    env = tool_env(FAULT_KILL_AT_ITER=str(kill_at))
     log = tmp_path / f'{name}.stderr'
     with open(log, 'w') as stderr:  # a file, not a pipe: no run waits for a reader while another one is awaited
         return subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=stderr, env=env), log
