@@ -19,6 +19,7 @@ adjusts uint8 images in one float buffer.
 import contextlib
 import hashlib
 import json
+import math
 import os
 import random
 from collections.abc import Sequence
@@ -272,9 +273,16 @@ class PCALighting(v2.Transform):
 
 
 def dct_scale(crop_height: int, crop_width: int, height: int, width: int) -> int:
-    """The coarsest of libjpeg's DCT scales (1/8, 1/4, 1/2) at which a crop still has at least `height` x `width`
-    pixels, else 1: a crop about to be shrunk to that size loses nothing by being decoded there."""
-    return next((s for s in (8, 4, 2) if crop_height // s >= height and crop_width // s >= width), 1)
+    """The coarsest of libjpeg's DCT scales (1/8, 1/4, 1/2) at which a crop still has at least twice `height` x
+    `width` pixels, else 1. Shrunk from there by 2x or more with an antialiased resize, it is close to the crop of a
+    full-size decode (Pillow's own rule for `thumbnail`, reducing_gap=2); decoded right down to the output size, the
+    DCT's filter would show (several grey levels on photos)."""
+    return next((s for s in (8, 4, 2) if crop_height // s >= 2 * height and crop_width // s >= 2 * width), 1)
+
+
+def _nearest(x: float) -> int:
+    """Round half up (Python's round() goes to even, which could lose a row at both edges of a box)."""
+    return math.floor(x + 0.5)
 
 
 @TRANSFORMS.register_module(name='RandomResizedCrop')
@@ -288,9 +296,9 @@ class RandomResizedCrop(v2.RandomResizedCrop):
     def decode_crop(self, path: str | Path) -> torch.Tensor:
         """The crop of the file's image, resized: the same draws as for the decoded image (they need only its size,
         read from the header), and the same pixels where the file is decoded at full size. A JPEG is decoded at the
-        coarsest DCT scale that keeps the crop at least the output size (`dct_scale`, Pillow's `draft`); the crop's
-        edges then lie on that scale's pixel grid, moved by at most half a pixel there (at most 1 / (2 x size) of the
-        crop). Only the crop's pixels leave Pillow, and they are resized in channels-last layout, where torch's
+        coarsest DCT scale that keeps the crop at least twice the output size (`dct_scale`, Pillow's `draft`); the
+        crop's edges then lie on that scale's pixel grid, moved by at most half a pixel there (at most 1 / (4 x size)
+        of the crop). Only the crop's pixels leave Pillow, and they are resized in channels-last layout, where torch's
         antialiased uint8 resize is fastest (docs/benchmarks.md, figure 2)."""
         with open_image(path) as image:
             params = self.make_params([image])
@@ -299,9 +307,9 @@ class RandomResizedCrop(v2.RandomResizedCrop):
             drafted = image.draft('RGB', (image.width // scale, image.height // scale)) if scale > 1 else None
             scale = full_width / drafted[1][2] if drafted else 1  # not a JPEG: decoded at full size
             rgb = image if image.mode == 'RGB' else image.convert('RGB')
-            x0, y0 = min(round(left / scale), rgb.width - 1), min(round(top / scale), rgb.height - 1)
-            x1 = min(max(round((left + width) / scale), x0 + 1), rgb.width)
-            y1 = min(max(round((top + height) / scale), y0 + 1), rgb.height)
+            x0, y0 = min(_nearest(left / scale), rgb.width - 1), min(_nearest(top / scale), rgb.height - 1)
+            x1 = min(max(_nearest((left + width) / scale), x0 + 1), rgb.width)
+            y1 = min(max(_nearest((top + height) / scale), y0 + 1), rgb.height)
             crop = torch.from_numpy(np.array(rgb.crop((x0, y0, x1, y1)))).permute(2, 0, 1)  # H x W x C in memory
         resized = v2.functional.resize(crop, list(self.size), self.interpolation, antialias=self.antialias)
         return resized.contiguous()
