@@ -303,9 +303,9 @@ class RandomResizedCrop(v2.RandomResizedCrop):
         with open_image(path) as image:
             params = self.make_params([image])
             top, left, height, width = (params[key] for key in ('top', 'left', 'height', 'width'))
-            full_width, scale = image.width, dct_scale(height, width, *self.size)
-            drafted = image.draft('RGB', (image.width // scale, image.height // scale)) if scale > 1 else None
-            scale = full_width / drafted[1][2] if drafted else 1  # not a JPEG: decoded at full size
+            full_width, wanted = image.width, dct_scale(height, width, *self.size)
+            drafted = image.draft('RGB', (image.width // wanted, image.height // wanted)) if wanted > 1 else None
+            scale = full_width / drafted[1][2] if drafted else 1  # the scale Pillow will decode at (not a JPEG: 1)
             rgb = image if image.mode == 'RGB' else image.convert('RGB')
             x0, y0 = min(_nearest(left / scale), rgb.width - 1), min(_nearest(top / scale), rgb.height - 1)
             x1 = min(max(_nearest((left + width) / scale), x0 + 1), rgb.width)
