@@ -38,11 +38,17 @@ def smooth_targets(labels: torch.Tensor, num_classes: int, epsilon: float, form:
     return targets.scatter_(1, labels.reshape(-1, 1), on)
 
 
+def at_least_float32(x: torch.Tensor) -> torch.Tensor:
+    """bf16/fp16 → float32, so that low-precision logits do not lose the tail; float32/float64 as they are."""
+    return x.to(torch.promote_types(x.dtype, torch.float32))
+
+
 def soft_cross_entropy(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
-    """Batch mean of −Σ_k targets_k · log softmax(logits)_k, in float32 so bf16/fp16 logits do not lose the tail."""
+    """Batch mean of −Σ_k targets_k · log softmax(logits)_k, in at least float32."""
     if logits.shape != targets.shape:
         raise ValueError(f'logits {tuple(logits.shape)} and targets {tuple(targets.shape)} must have the same shape')
-    return -(targets.float() * F.log_softmax(logits.float(), dim=-1)).sum(dim=-1).mean()
+    logits = at_least_float32(logits)
+    return -(targets.to(logits.dtype) * F.log_softmax(logits, dim=-1)).sum(dim=-1).mean()
 
 
 def distillation_weights(weights: str | tuple[float, float]) -> tuple[float, float]:
@@ -78,8 +84,8 @@ def distillation_losses(
     if temperature <= 0:
         raise ValueError(f'distillation temperature must be > 0, got {temperature}')
     hard_weight, soft_weight = distillation_weights(weights)
-    student = F.log_softmax(logits.float() / temperature, dim=-1)
-    teacher = F.log_softmax(teacher_logits.detach().float() / temperature, dim=-1)
+    student = F.log_softmax(at_least_float32(logits) / temperature, dim=-1)
+    teacher = F.log_softmax(at_least_float32(teacher_logits.detach()) / temperature, dim=-1)
     kl = F.kl_div(student, teacher, log_target=True, reduction='batchmean')
     return dict(
         loss_cls=hard_weight * soft_cross_entropy(logits, targets), loss_distill=soft_weight * temperature**2 * kl

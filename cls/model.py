@@ -54,13 +54,14 @@ class ClsDataPreprocessor(BaseDataPreprocessor):
         self.label_smoothing_form = label_smoothing_form
         smooth_targets(torch.zeros(1, dtype=torch.long), num_classes, label_smoothing, label_smoothing_form)  # checks
         self.channels_last = channels_last
-        self.register_buffer('mean', torch.tensor(mean, dtype=torch.float32).view(1, -1, 1, 1), persistent=False)
-        self.register_buffer('std', torch.tensor(std, dtype=torch.float32).view(1, -1, 1, 1), persistent=False)
+        # In the default float dtype, as the model's parameters are built (float32 unless a run asks for float64).
+        self.register_buffer('mean', torch.tensor(mean).view(1, -1, 1, 1), persistent=False)
+        self.register_buffer('std', torch.tensor(std).view(1, -1, 1, 1), persistent=False)
         self.batch_augments = [MODELS.build(cfg) for cfg in batch_augments or []]
 
     def forward(self, data: dict, training: bool = False) -> dict:
         data = self.cast_data(data)
-        inputs = (data['inputs'].float() - self.mean) / self.std
+        inputs = (data['inputs'].to(self.mean.dtype) - self.mean) / self.std
         if self.channels_last:
             inputs = inputs.contiguous(memory_format=torch.channels_last)
         labels = data['labels']

@@ -9,12 +9,16 @@
   (NFNets do not clip the classifier) that leave the no-bias-decay rules in force.
 """
 
+import logging
+import time
 from collections.abc import Iterable
 from contextlib import contextmanager
+from functools import cache
 
 import torch
 import torch.nn as nn
 from mmengine import optim as mmengine_optim
+from mmengine.logging import print_log
 
 from backbones.registry import OPTIM_WRAPPER_CONSTRUCTORS, OPTIM_WRAPPERS
 
@@ -22,16 +26,86 @@ AGC_CLIPPED_FRACTION = 'train/agc_clipped_fraction'  # message-hub scalar: the s
 AMP_DTYPES = ('float16', 'bfloat16', 'float32')
 
 
+@cache
+def cpu_precision() -> dict:
+    """What this CPU runs natively, as torch reports it: the ATen kernels' capability and whether bf16 / fp16 matrix
+    work is native.
+
+    bf16 is native where oneDNN supports it (its effective ISA, which `ONEDNN_MAX_CPU_ISA` caps), ATen dispatches
+    AVX-512 kernels (`ATEN_CPU_CAPABILITY` caps that) and the CPU has bf16 dot products (AVX512_BF16 or AMX tiles).
+    fp16 likewise with AMX-FP16. Elsewhere autocast emulates them: on an AVX2 CPU a bf16 step runs about 10x the
+    time of an fp32 one (docs/benchmarks.md). The two variables make an AVX-512 machine decide as an AVX2 one does.
+    """
+    capability = torch.backends.cpu.get_cpu_capability()
+    avx512 = capability.startswith('AVX512')
+    return dict(
+        capability=capability,
+        bfloat16=avx512
+        and torch.ops.mkldnn._is_mkldnn_bf16_supported()
+        and (torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported()),
+        float16=avx512 and torch.ops.mkldnn._is_mkldnn_fp16_supported() and torch.cpu._is_amx_fp16_supported(),
+    )
+
+
 def resolve_amp_dtype(dtype: str | torch.dtype | None, device_type: str) -> torch.dtype:
-    """The one AMP rule: a named dtype as asked; None is torch's autocast default for the device, i.e. fp16 (with
-    loss scaling) on CUDA as the paper trains, bf16 on CPU (AVX-512 bf16 dot products; fp16 has no fast path there)."""
+    """The one AMP rule: a named dtype as asked; None is the fastest precision the device runs natively: fp16 (with
+    loss scaling) on CUDA as the paper trains, bf16 on a CPU with native bf16 (`cpu_precision`), else fp32."""
     if dtype is None:
+        if device_type == 'cpu':
+            return torch.bfloat16 if cpu_precision()['bfloat16'] else torch.float32
         return torch.get_autocast_dtype(device_type)
     if isinstance(dtype, str):
         if dtype not in AMP_DTYPES:
             raise ValueError(f'AmpOptimWrapper: dtype {dtype!r}; expected one of {", ".join(AMP_DTYPES)} or None')
         return getattr(torch, dtype)
     return dtype
+
+
+def precision_of(optim_wrapper: dict, device_type: str) -> str:
+    """The precision a config's optim wrapper trains in on `device_type`, by the rule above: an AMP wrapper's
+    resolved dtype, any other wrapper's fp32."""
+    if not str(optim_wrapper.get('type', '')).endswith('AmpOptimWrapper'):
+        return 'float32'
+    return str(resolve_amp_dtype(optim_wrapper.get('dtype'), device_type)).removeprefix('torch.')
+
+
+@cache
+def probe_step_time(dtype: torch.dtype, repeats: int = 2) -> float:
+    """Seconds of a small conv-BN-ReLU-conv-BN training step on the CPU under autocast in `dtype` (fp32: autocast
+    off), the fastest of `repeats` after a warm-up; once per process and dtype."""
+    channels = 32
+    net = nn.Sequential(
+        nn.Conv2d(channels, channels, 3, padding=1, bias=False),
+        nn.BatchNorm2d(channels),
+        nn.ReLU(),
+        nn.Conv2d(channels, channels, 3, padding=1, bias=False),
+        nn.BatchNorm2d(channels),
+    ).to(memory_format=torch.channels_last)
+    inputs = torch.randn(8, channels, 16, 16).contiguous(memory_format=torch.channels_last)
+    times = []
+    for _ in range(repeats + 1):
+        start = time.perf_counter()
+        with torch.autocast('cpu', dtype=dtype, enabled=dtype != torch.float32):
+            loss = net(inputs).float().square().mean()
+        loss.backward()
+        times.append(time.perf_counter() - start)
+    return min(times[1:])
+
+
+def warn_if_emulated(dtype: torch.dtype) -> None:
+    """One line where a reduced precision asked for by name is not native on this CPU: it runs, emulated, and the
+    line says how much slower, from a probe step timed here in both precisions."""
+    if dtype == torch.float32 or cpu_precision()[str(dtype).removeprefix('torch.')]:
+        return
+    slowdown = probe_step_time(dtype) / probe_step_time(torch.float32)
+    name = str(dtype).removeprefix('torch.')
+    print_log(
+        f'{name} is not native on this CPU (capability {cpu_precision()["capability"]}): autocast emulates it, and a '
+        f'probe conv step took {slowdown:.1f}x the time of fp32 here; dtype=None (--amp auto) trains in '
+        f'{precision_of(dict(type="AmpOptimWrapper"), "cpu")}',
+        logger='current',
+        level=logging.WARNING,
+    )
 
 
 def unitwise_norm(x: torch.Tensor) -> torch.Tensor:
@@ -121,7 +195,9 @@ class AmpOptimWrapper(mmengine_optim.AmpOptimWrapper, OptimWrapper):
     `dtype='float16'` scales the loss dynamically ('dynamic'), statically (a float) or as configured (a dict of
     `torch.amp.GradScaler` arguments); 'bfloat16' and 'float32' keep a disabled scaler, which makes mmengine's
     `backward`/`step` plain ones and saves no scaler state. `dtype=None` follows `resolve_amp_dtype` (float16 on CUDA,
-    bfloat16 on CPU). The device is that of the optimiser's parameters when the wrapper is built.
+    bfloat16 on a CPU with native bf16, else float32, with autocast off). A reduced dtype named on a CPU that only
+    emulates it trains after one warning line. The device is that of the optimiser's parameters when the wrapper is
+    built.
     """
 
     def __init__(
@@ -136,6 +212,8 @@ class AmpOptimWrapper(mmengine_optim.AmpOptimWrapper, OptimWrapper):
         super(mmengine_optim.AmpOptimWrapper, self).__init__(**kwargs)
         self.device_type = self.optimizer.param_groups[0]['params'][0].device.type
         self.cast_dtype = resolve_amp_dtype(dtype, self.device_type)
+        if self.device_type == 'cpu' and dtype is not None:
+            warn_if_emulated(self.cast_dtype)
 
         self._scale_update_param = None
         if loss_scale == 'dynamic':
@@ -156,10 +234,10 @@ class AmpOptimWrapper(mmengine_optim.AmpOptimWrapper, OptimWrapper):
     @contextmanager
     def optim_context(self, model: nn.Module):
         """Gradient-sync control as in OptimWrapper, and `torch.autocast` on the parameters' device (mmengine's own
-        autocast accepts only bfloat16 on CPU)."""
+        autocast accepts only bfloat16 on CPU); off for float32."""
         with (
             super(mmengine_optim.AmpOptimWrapper, self).optim_context(model),
-            torch.autocast(self.device_type, dtype=self.cast_dtype),
+            torch.autocast(self.device_type, dtype=self.cast_dtype, enabled=self.cast_dtype != torch.float32),
         ):
             yield
 

@@ -2,14 +2,21 @@
 
 It answers "what exactly was this backbone trained with?" from the checkpoint alone. Each component says what it
 contributes (`trick_card()` on the model and its parts, the optim wrapper, the batch augments); this module only
-adds what belongs to no component of ours (mmengine's lr schedulers and EMA hook, the run's length and batch).
+adds what belongs to no component of ours (mmengine's lr schedulers and EMA hook, the run's length and batch, the
+machine).
 """
 
+import platform
+from pathlib import Path
+
+import torch
 from mmengine.dist import get_world_size
 from mmengine.hooks import EMAHook, Hook
 from mmengine.model import is_model_wrapper
 
 from backbones.registry import HOOKS
+
+from .optim import cpu_precision
 
 SCHEDULER_KEYS = ('start_factor', 'end_factor', 'milestones', 'gamma', 'eta_min', 'T_max', 'power')
 
@@ -33,6 +40,30 @@ def schedule_card(param_schedulers) -> list[dict]:
     return card
 
 
+def machine(device: torch.device | None = None) -> dict:
+    """The host as a card or report states it: the CPU model, its ATen kernel capability and native bf16 (the AMP
+    rule's inputs, `cls.optim.cpu_precision`), threads, versions, the GPU, and the device a run trains on."""
+    import mmengine
+    import timm
+
+    cpuinfo = Path('/proc/cpuinfo')
+    lines = cpuinfo.read_text().splitlines() if cpuinfo.is_file() else []
+    cpu = next((line.split(':', 1)[1].strip() for line in lines if line.startswith('model name')), platform.processor())
+    precision = cpu_precision()
+    return dict(
+        **(dict(device=device.type) if device is not None else {}),
+        cpu=cpu,
+        cpu_capability=precision['capability'],
+        cpu_native_bf16=precision['bfloat16'],
+        threads=torch.get_num_threads(),
+        torch=str(torch.__version__),  # a TorchVersion is not plain data
+        timm=timm.__version__,
+        mmengine=mmengine.__version__,
+        python=platform.python_version(),
+        gpu=torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
+    )
+
+
 def trick_card(runner) -> dict:
     """The card of a Runner whose model, optim wrapper and schedulers are built (from `before_train` on)."""
     model = runner.model.module if is_model_wrapper(runner.model) else runner.model
@@ -50,6 +81,7 @@ def trick_card(runner) -> dict:
         batch_size=images_per_step,
         world_size=world_size,
         seed=runner.seed,
+        machine=machine(next(model.parameters()).device),
     )
 
 

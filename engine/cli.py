@@ -19,6 +19,7 @@ from mmengine.runner import Runner
 
 from backbones.checkpoint import latest_checkpoint
 from backbones.errors import UserError
+from cls.optim import resolve_amp_dtype
 
 from .host import reuse_freed_memory
 from .tasks import TASKS, Task
@@ -101,7 +102,8 @@ def parse_args(mode: str, argv: list[str] | None = None) -> RunSettings:
         const='auto',
         choices=list(AMP_DTYPES),
         default=None,
-        help='mixed precision: fp16 (dynamic loss scaling) or bf16; auto = fp16 on CUDA, bf16 on CPU',
+        help='mixed precision: fp16 (dynamic loss scaling) or bf16; auto = fp16 on CUDA, bf16 on a CPU with native '
+        'bf16, else fp32',
     )
     parser.add_argument('--data-root', help='data_root of every dataset in the config (train, val and test)')
     if mode == 'train':
@@ -154,6 +156,7 @@ def load_config(task: Task, settings: RunSettings, register: bool = True) -> Con
     use_safety_hooks(cfg)
     if settings.amp:
         use_amp(cfg, settings.amp)
+    evaluate_in_the_amp_rules_precision(cfg)
     if settings.resume:
         cfg.resume = True
         cfg.load_from = latest_checkpoint(cfg.work_dir) if settings.resume == 'auto' else settings.resume
@@ -298,6 +301,19 @@ def use_amp(cfg: Config, amp: str) -> None:
         raise SystemExit(f'error: --amp cannot replace optim_wrapper.type={wrapper.type!r}')
     wrapper.type = 'tricks.AmpOptimWrapper'
     wrapper.dtype = AMP_DTYPES[amp]
+
+
+def evaluate_in_the_amp_rules_precision(cfg: Config) -> None:
+    """`val_cfg`/`test_cfg` `fp16=True` is mmengine's autocast in torch's default dtype for the device, bf16 on every
+    CPU. Where the AMP rule trains in fp32 (a CPU without native bf16: `cls.optim.resolve_amp_dtype`), evaluation
+    runs in fp32 too instead of in emulated bf16."""
+    import torch
+
+    if torch.cuda.is_available() or resolve_amp_dtype(None, 'cpu') != torch.float32:
+        return
+    for loop in ('val_cfg', 'test_cfg'):
+        if (cfg.get(loop) or {}).get('fp16'):
+            cfg[loop].fp16 = False
 
 
 def join_cpu_process_group(cfg: Config) -> None:

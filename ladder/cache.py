@@ -12,9 +12,11 @@ import math
 import os
 import os.path as osp
 
+import torch
 from mmengine.config import Config
 
 from backbones.checkpoint import export_backbone, latest_checkpoint, load_checkpoint, write_json
+from cls.optim import precision_of
 from datagen.demo_world import VERSION as WORLD_VERSION
 from datagen.demo_world import generate
 from engine.hooks import TimeToAccuracyHook
@@ -30,12 +32,15 @@ def digest(data) -> str:
 
 
 def card(step: Step, cfg: Config, cards: dict[str, dict], world: dict | None = None) -> dict:
-    """What makes a finished step reusable: its resolved config `cfg` (the recipe, seed and data), the cards of the
-    steps it reads and, on the embedded world, that world's meta.json (its generator version, seed and counts)."""
+    """What makes a finished step reusable: its resolved config `cfg` (the recipe, seed and data), the precision it
+    trains in here (the AMP rule's choice for this device: a bf16 run is not reused on a CPU that trains in fp32),
+    the cards of the steps it reads and, on the embedded world, that world's meta.json (its generator version, seed
+    and counts)."""
     result = dict(
         task=step.task,
         config=step.settings.config,
         config_digest=digest(cfg.to_dict()),
+        precision=precision_of(cfg.optim_wrapper, 'cuda' if torch.cuda.is_available() else 'cpu'),
         inputs={key: cards[key]['digest'] for key in step.needs},
     )
     if world is not None:
@@ -86,8 +91,8 @@ def diverged_at(curves: dict) -> int | None:
 
 
 def finish(step: Step, step_card: dict, wall_s: float) -> dict:
-    """Collect a finished run: metrics and curves from its logs; a cls run also exports its backbone and records the
-    trick card its components wrote into the checkpoint."""
+    """Collect a finished run: metrics and curves from its logs, its precision; a cls run also exports its backbone and
+    records the trick card its components wrote into the checkpoint (whose precision is the one the run used)."""
     checkpoint = latest_checkpoint(step.work_dir)
     if checkpoint is None:
         raise LadderError(f'{step.key}: {step.work_dir} has no checkpoint after training')
@@ -96,6 +101,7 @@ def finish(step: Step, step_card: dict, wall_s: float) -> dict:
         checkpoint=checkpoint,
         metrics=final_metrics(step.task, curves, step.key),
         wall_s=round(wall_s, 1),
+        precision=step_card['precision'],
         curves=curves,
     )
     time_to_accuracy = read_json(osp.join(step.work_dir, TimeToAccuracyHook.file_name))
@@ -109,6 +115,7 @@ def finish(step: Step, step_card: dict, wall_s: float) -> dict:
         result['trick_card'] = content.get('meta', {}).get('trick_card')
         if not result['trick_card']:
             raise LadderError(f'{step.key}: {checkpoint} carries no trick card (tricks.TrickCardHook)')
+        result['precision'] = result['trick_card']['amp'] or 'float32'
         export_backbone(checkpoint, step.work_dir, checkpoint=content)
     record = dict(card=step_card, result=result)
     write_json(osp.join(step.work_dir, RECORD_FILE), record)

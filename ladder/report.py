@@ -5,6 +5,7 @@ plots, all from the runs' records. Tables, columns and the paper's figures are t
 import os.path as osp
 
 from backbones.checkpoint import write_json, write_text
+from cls.trick_card import machine
 from engine.tasks import TASKS, TRANSFER_TASKS, Task
 
 from .noise import summarize, within_noise
@@ -68,6 +69,7 @@ def collect(ladder: Ladder, results: dict, wall_s: float, command: str) -> dict:
         command=command,
         out=ladder.out,
         wall_s=round(wall_s, 1),
+        machine=machine(),
         jobs=ladder.jobs,
         threads=ladder.threads,
         seeds=[seed for seed in ladder.seeds if seed is not None] or None,
@@ -161,6 +163,27 @@ def _minutes(seconds: float) -> str:
     return f'{int(seconds // 60)} min {seconds % 60:.0f} s'
 
 
+def machine_text(data: dict) -> str:
+    """The host and the precision the runs trained in, per task (the exceptions named): what the digits depend on."""
+    host = data['machine']
+    gpu = f'GPU {host["gpu"]}; ' if host['gpu'] else ''
+    native = 'native bf16' if host['cpu_native_bf16'] else 'no native bf16, so the AMP rule trains in fp32'
+    by_task: dict[str, dict[str, list[str]]] = {}
+    for key, step in data['steps'].items():
+        if 'precision' in step:
+            task, name = key.split('/')[:2]
+            by_task.setdefault(task, {}).setdefault(step['precision'], []).append(name)
+    parts = []
+    for task, precisions in sorted(by_task.items(), key=lambda item: list(TASKS).index(item[0])):
+        ordered = sorted(precisions, key=lambda p: -len(precisions[p]))
+        exceptions = '; '.join(f'{p}: {", ".join(sorted(set(precisions[p])))}' for p in ordered[1:])
+        parts.append(f'{task} {ordered[0]}' + (f' ({exceptions})' if exceptions else ''))
+    return (
+        f'Machine: {gpu}CPU {host["cpu"]}, ATen capability {host["cpu_capability"]} ({native}); torch '
+        f'{host["torch"]}. Precision: {", ".join(parts) or "no run finished"}.'
+    )
+
+
 def markdown(data: dict, plots: list[str]) -> str:
     seeds = data['seeds']
     noise = (
@@ -176,6 +199,8 @@ def markdown(data: dict, plots: list[str]) -> str:
         + (f', {data["threads"]} thread(s) each' if data['threads'] else '')
         + '.',
         '',
+        machine_text(data),
+        '',
         'Our numbers are the last validation of each run (top-1 of the cls run whose backbone the row transfers; '
         "random init has none). Δ: change from the row above. The paper's numbers are ImageNet / VOC07 / "
         'ADE20K at full scale, beside the row they stand for. ' + noise,
@@ -188,11 +213,12 @@ def markdown(data: dict, plots: list[str]) -> str:
             lines += [f'## {TASKS[name].table}', '', *table(data, TASKS[name]), '']
     if data['warnings']:
         lines += ['## Warnings', '', *(f'- {line}' for line in data['warnings']), '']
-    lines += ['## Steps', '', '| step | config | result | wall (s) | |', '|---|---|---|---|---|']
+    lines += ['## Steps', '', '| step | config | result | precision | wall (s) | |', '|---|---|---|---|---|---|']
     for key, step in data['steps'].items():
         result = metrics_text(step) if 'metrics' in step else step.get('error', '')
         status = 'reused' if step.get('reused') else ''
-        lines.append(f'| {key} | `{step["config"]}` | {result} | {step.get("wall_s", "")} | {status} |')
+        precision = step.get('precision', '')
+        lines.append(f'| {key} | `{step["config"]}` | {result} | {precision} | {step.get("wall_s", "")} | {status} |')
     lines += ['', *(f'![{osp.splitext(p)[0]}]({p})' for p in plots), '']
     return '\n'.join(lines)
 

@@ -3,6 +3,7 @@ the recipe its ladder step names; the answer key is the paper's Tables 5 and 6 (
 
 import pytest
 import torch
+from cpu_kind import AUTO_DTYPE
 from recipes import ROOT, prepared_runner
 
 from cls.trick_card import trick_card
@@ -55,6 +56,7 @@ def summary(card: dict) -> dict:
     )
 
 
+@pytest.mark.cpu_kind
 @pytest.mark.parametrize('scale, depth, warmup_epochs', [('demo', 18, 5), ('imagenet', 50, 5), ('cifar10', 18, 2)])
 @pytest.mark.parametrize('step', list(LADDER))
 def test_ladder_step_resolves_to_its_recipe(scale, depth, warmup_epochs, step, tmp_path):
@@ -63,12 +65,12 @@ def test_ladder_step_resolves_to_its_recipe(scale, depth, warmup_epochs, step, t
     got = summary(card)
     for key, value in LADDER[step].items():
         assert got[key] == value, key
-    if step == 'b_standard':  # fp32 as in the paper, except on CIFAR-10 where bf16 buys the epochs of both runs
-        assert card['amp'] == (None if scale != 'cifar10' else 'bfloat16')
+    if step == 'b_standard':  # fp32 as in the paper, except on CIFAR-10 where the AMP rule buys the epochs of both runs
+        assert card['amp'] == (None if scale != 'cifar10' else AUTO_DTYPE)
     else:
         warmup = card['schedule'][0]
         assert (warmup['begin'], warmup['end'], warmup['unit']) == (0, warmup_epochs * 4, 'iter')
-        assert card['amp'] == 'bfloat16'  # the device's AMP dtype: this is a CPU
+        assert card['amp'] == AUTO_DTYPE  # the AMP rule's dtype on this CPU
     if 'distill' in step:
         assert card['distill']['distill_temperature'] == 20.0 and card['distill']['distill_weights'] == [0.5, 0.5]
         teacher = {'demo': 'resnet18d_teacher', 'cifar10': 'resnet50d_teacher', 'imagenet': 'resnet152d_teacher'}
@@ -94,6 +96,7 @@ def test_mixup_trains_longer_and_imagenet_uses_the_papers_lr(tmp_path):
     assert standard['batch_size'] == 32 and standard['lr'] == pytest.approx(0.1 * 32 / 256)
 
 
+@pytest.mark.cpu_kind
 def test_nfnet_f0_recipe_is_the_papers_batch_of_4096_on_8_gpus(tmp_path):
     card = trick_card(prepared_runner(ROOT / 'configs/cls/imagenet/nfnet_f0_agc.py', tmp_path))
     assert card['backbone']['config']['arch'] == 'dm_nfnet_f0' and card['backbone']['drop_path_rate'] == 0.25

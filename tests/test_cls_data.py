@@ -181,6 +181,7 @@ def test_jitter_factors_are_uniform_in_0_6_to_1_4():
     assert 60 <= scaled.min() < 65 and 135 < scaled.max() <= 140  # brightness multiplies pixels by the factor
 
 
+@pytest.mark.cpu_kind
 def test_color_jitter_gives_torchvision_s_bits():
     """Ours adjusts one float copy; torchvision converts back to uint8 after each adjustment: the same bits."""
     ours, theirs = build('ColorJitter'), v2.ColorJitter(brightness=0.4, contrast=0.4, saturation=0.4)
@@ -218,6 +219,7 @@ def write_smooth(path: Path, height: int, width: int, mode: str = 'RGB', **save)
     return path
 
 
+@pytest.mark.cpu_kind
 def test_a_pipeline_starting_with_the_crop_decodes_only_the_crop_with_the_same_draws(tmp_path):
     """Decoding the crop straight from the file gives what torchvision's crop of the decoded image gives (PNG: no
     reduced decoding), image for image, in every image mode; the cached path runs torchvision's on the decoded one."""
@@ -277,6 +279,7 @@ def scaled_crop_differences(paths: list[Path], size: int, seeds: int) -> tuple[l
     return differences, scales
 
 
+@pytest.mark.cpu_kind
 def test_a_jpeg_crop_is_decoded_at_the_coarsest_scale_that_keeps_twice_the_output_size(tmp_path):
     """Where the drawn crop keeps >= 2 x 64 px at 1/2, 1/4 or 1/8 scale, the JPEG is decoded there (Pillow's `draft`),
     and the result is torchvision's crop of the full decode with the box on that scale's grid, up to the difference
@@ -299,6 +302,7 @@ def kangaroo_photos(tmp_path_factory) -> list[Path]:
     return [root / photo.name for photo in photos]
 
 
+@pytest.mark.cpu_kind
 def test_jpeg_crops_of_real_photos_decoded_at_a_reduced_scale_stay_within_a_grey_level_or_two(kangaroo_photos):
     """Photos have the fine detail where DCT scaling and an antialiased resize differ most: with the crop kept at
     twice the output size, each reduced-scale crop stays within about a grey level of the full decode's (measured:
@@ -309,6 +313,7 @@ def test_jpeg_crops_of_real_photos_decoded_at_a_reduced_scale_stay_within_a_grey
         assert np.median(differences) < 1.0 and max(differences) < 2.5, (size, differences)
 
 
+@pytest.mark.cpu_kind
 def test_pca_lighting_adds_eigvec_times_alpha_times_eigval():
     alpha = (0.1, -0.2, 0.05)
     by_hand = [sum(IMAGENET_EIGVEC[c][j] * alpha[j] * IMAGENET_EIGVAL[j] for j in range(3)) for c in range(3)]
@@ -327,6 +332,7 @@ def test_pca_lighting_adds_eigvec_times_alpha_times_eigval():
     assert sample['labels'] == 4
 
 
+@pytest.mark.cpu_kind
 def test_val_pipeline_resizes_the_shorter_side_then_center_crops():
     image = torch.randint(0, 256, (3, 32, 48), dtype=torch.uint8)
     out = Compose(VAL_32)(dict(inputs=image, labels=0))['inputs']

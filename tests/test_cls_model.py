@@ -10,6 +10,8 @@ import cls  # noqa: F401  (registration)
 from backbones.registry import METRICS, MODELS
 from cls.losses import distillation_losses, smooth_targets, soft_cross_entropy
 
+pytestmark = pytest.mark.cpu_kind  # kernels, tolerances or precision: run on both CPU kinds (test_cpu_kinds.py)
+
 NUM_CLASSES = 5
 BACKBONE = dict(type='tricks.ResNet', depth=18, variant='d', base_channels=8, out_indices=(3,))
 

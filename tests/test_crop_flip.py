@@ -7,6 +7,8 @@ import torch.nn.functional as F
 from backbones.registry import MODELS
 from cls.crop_flip import random_crop_flip
 
+pytestmark = pytest.mark.cpu_kind  # kernels, tolerances or precision: run on both CPU kinds (test_cpu_kinds.py)
+
 
 def test_every_output_is_a_crop_of_the_padded_image_flipped_or_not():
     torch.manual_seed(0)

@@ -7,6 +7,8 @@ import torch
 from backbones.registry import MODELS
 from cls.cutout import cutout
 
+pytestmark = pytest.mark.cpu_kind  # kernels, tolerances or precision: run on both CPU kinds (test_cpu_kinds.py)
+
 
 def holes(inputs: torch.Tensor, size: int) -> torch.Tensor:
     """(top, left) of each image's zeroed square, checking that it is one square of `size` in every channel."""

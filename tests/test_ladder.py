@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from cpu_kind import AUTO_DTYPE, expected_capability, expected_native
 from mmengine.config import Config
 
 from datagen.demo_world import VERSION, generate
@@ -275,6 +276,25 @@ def test_tiny_ladder_reports_the_numbers_of_its_own_runs(tiny_ladder):
     assert '| D + all tricks | ' in markdown and '| + distill w/ mixup | 79.29 | 81.33 |' in markdown
     for name in ('lr_schedules.png', 'training_curves.png', 'ladder.png'):
         assert (out / name).read_bytes()[:8] == b'\x89PNG\r\n\x1a\n'
+
+
+def test_the_report_states_the_cpu_kind_and_the_precision_each_run_trained_in(tiny_ladder):
+    _, out, _ = tiny_ladder
+    data = json.loads((out / 'results.json').read_text())
+    assert data['machine']['cpu_capability'] == expected_capability()
+    assert data['machine']['cpu_native_bf16'] == expected_native('bfloat16')
+    precisions = {key: step['precision'] for key, step in data['steps'].items()}
+    for key, step in data['steps'].items():
+        if key.startswith('cls/'):  # the demo's efficient recipes: the AMP rule, as the run's own card says
+            assert step['precision'] == step['trick_card']['amp'] == AUTO_DTYPE, key
+        else:  # mmdet's and mmseg's plain optim wrappers
+            assert step['precision'] == 'float32', key
+    markdown = (out / 'results.md').read_text()
+    header = markdown.split('## ')[0]
+    assert f'ATen capability {expected_capability()}' in header
+    assert f'Precision: cls {AUTO_DTYPE}, det float32, seg float32.' in header
+    for key, precision in precisions.items():
+        assert re.search(rf'\| {re.escape(key)} \| `[^`]+` \| [^|]+ \| {precision} \|', markdown), key
 
 
 def test_tiny_ladder_trains_the_teacher_first_and_transfers_the_exported_backbone(tiny_ladder):

@@ -9,6 +9,8 @@ import torch.nn.functional as F
 from backbones.registry import MODELS
 from cls.losses import ClassificationLoss, distillation_losses, smooth_targets, soft_cross_entropy
 
+pytestmark = pytest.mark.cpu_kind  # kernels, tolerances or precision: run on both CPU kinds (test_cpu_kinds.py)
+
 
 def batch(n: int = 8, k: int = 10, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
     """(logits [n, k], labels [n]) from a private generator."""

@@ -9,6 +9,8 @@ from backbones.registry import MODELS
 from cls.losses import smooth_targets, soft_cross_entropy
 from cls.mixup import Mixup, mixup
 
+pytestmark = pytest.mark.cpu_kind  # kernels, tolerances or precision: run on both CPU kinds (test_cpu_kinds.py)
+
 N, K = 6, 5
 
 

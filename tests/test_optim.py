@@ -1,7 +1,9 @@
 """Optimiser tricks: AGC as timm computes it, on unscaled gradients; fp16/bf16 steps that match fp32 on a CPU; no
 bias decay; and the lr schedules and linear scaling rule of the paper, checked against their closed forms."""
 
+import logging
 import math
+import re
 from collections import OrderedDict
 from pathlib import Path
 
@@ -9,8 +11,9 @@ import pytest
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from cpu_kind import AUTO_DTYPE, expected_capability, expected_native
 from mmengine.config import Config
-from mmengine.logging import MessageHub
+from mmengine.logging import MessageHub, MMLogger
 from mmengine.optim import DefaultOptimWrapperConstructor
 from mmengine.runner import Runner
 from recipes import ROOT, lr_of_every_iteration, prepared_runner
@@ -18,7 +21,7 @@ from timm.utils.agc import adaptive_clip_grad
 
 from backbones import ResNet
 from backbones.registry import OPTIM_WRAPPER_CONSTRUCTORS, OPTIM_WRAPPERS
-from cls.optim import AGC_CLIPPED_FRACTION, OptimWrapper
+from cls.optim import AGC_CLIPPED_FRACTION, OptimWrapper, precision_of, resolve_amp_dtype
 
 CLIPPING, EPS = 0.01, 1e-3
 AGC = dict(type='agc', clipping=CLIPPING, eps=EPS)
@@ -48,6 +51,7 @@ def param_with_grad_ratios(shape: tuple, ratios: list[float], zero_unit: int | N
     return param
 
 
+@pytest.mark.cpu_kind
 def test_agc_equals_timm_and_leaves_groups_marked_agc_false_alone():
     body = [
         param_with_grad_ratios((4, 3, 3, 3), [3.0, 0.5, 10.0, 0.9], zero_unit=0),  # conv: 2 of 4 filters clipped
@@ -108,6 +112,7 @@ def worst_relative_error(deltas: list[torch.Tensor], reference: list[torch.Tenso
 FP16_TOLERANCE, BF16_TOLERANCE = 0.03, 0.1  # fp16 keeps 3 more mantissa bits than bf16
 
 
+@pytest.mark.cpu_kind
 @pytest.mark.parametrize('dtype, tolerance', [('float16', FP16_TOLERANCE), ('bfloat16', BF16_TOLERANCE)])
 def test_mixed_precision_step_matches_fp32(dtype, tolerance):
     fp32, _ = sgd_step('tricks.OptimWrapper')
@@ -119,6 +124,54 @@ def test_mixed_precision_step_matches_fp32(dtype, tolerance):
         assert not wrapper.loss_scaler.is_enabled() and wrapper.state_dict()['loss_scaler'] == {}
 
 
+@pytest.mark.cpu_kind
+def test_the_amp_rule_trains_in_bf16_exactly_where_the_cpu_has_native_bf16():
+    """The oracle is /proc/cpuinfo and the emulation variables (tests/cpu_kind.py), not torch."""
+    assert str(resolve_amp_dtype(None, 'cpu')) == f'torch.{AUTO_DTYPE}'
+    assert resolve_amp_dtype(None, 'cuda') == torch.float16  # the paper's fp16 with loss scaling
+    assert precision_of(dict(type='tricks.AmpOptimWrapper', dtype=None), 'cpu') == AUTO_DTYPE
+    assert precision_of(dict(type='AmpOptimWrapper'), 'cuda') == 'float16'  # mmengine's wrapper: the same rule
+    assert precision_of(dict(type='tricks.AmpOptimWrapper', dtype='bfloat16'), 'cpu') == 'bfloat16'  # as named
+    assert precision_of(dict(type='tricks.OptimWrapper'), 'cpu') == 'float32'
+    from cls.optim import cpu_precision
+
+    assert cpu_precision()['capability'] == expected_capability()
+
+
+@pytest.mark.cpu_kind
+def test_the_auto_precision_step_is_the_bf16_step_or_the_fp32_step_bit_for_bit():
+    auto, wrapper = sgd_step('tricks.AmpOptimWrapper')
+    if AUTO_DTYPE == 'bfloat16':
+        reference, _ = sgd_step('tricks.AmpOptimWrapper', dtype='bfloat16')
+    else:
+        reference, _ = sgd_step('tricks.OptimWrapper')
+    assert str(wrapper.cast_dtype) == f'torch.{AUTO_DTYPE}' and not wrapper.loss_scaler.is_enabled()
+    assert all(torch.equal(a, r) for a, r in zip(auto, reference))  # fp32: autocast off, not a no-op autocast
+
+
+@pytest.mark.cpu_kind
+@pytest.mark.parametrize('dtype', ['bfloat16', 'float16'])
+def test_a_named_precision_the_cpu_only_emulates_trains_after_one_warning_line(dtype):
+    logger = MMLogger.get_current_instance()
+    lines = []
+    handler = logging.Handler(logging.WARNING)
+    handler.emit = lambda record: lines.append(record.getMessage())
+    logger.addHandler(handler)
+    try:
+        mixed, wrapper = sgd_step('tricks.AmpOptimWrapper', dtype=dtype)
+    finally:
+        logger.removeHandler(handler)
+    assert str(wrapper.cast_dtype) == f'torch.{dtype}'  # it still trains in what was asked
+    warnings = [line for line in lines if 'not native on this CPU' in line]
+    if expected_native(dtype):
+        assert warnings == []
+    else:
+        (line,) = warnings
+        assert '\n' not in line and line.startswith(f'{dtype} is not native on this CPU (capability ')
+        assert re.search(r'took \d+\.\d+x the time of fp32 here', line) and line.endswith(f'trains in {AUTO_DTYPE}')
+
+
+@pytest.mark.cpu_kind
 def test_fp16_loss_scaler_state_round_trips_through_state_dict():
     _, trained = sgd_step(
         'tricks.AmpOptimWrapper', dtype='float16', loss_scale=dict(init_scale=2.0**10, growth_interval=1)
@@ -130,6 +183,7 @@ def test_fp16_loss_scaler_state_round_trips_through_state_dict():
     assert fresh.loss_scaler.state_dict() == trained.loss_scaler.state_dict()
 
 
+@pytest.mark.cpu_kind
 def test_agc_under_fp16_clips_the_unscaled_gradients_like_fp32():
     agc = dict(AGC, clipping=0.1)  # λ at which some of this net's units are clipped and some not
     unclipped, _ = sgd_step('tricks.OptimWrapper')

@@ -8,6 +8,8 @@ from backbones import ResNet, build_backbone
 from backbones.checkpoint import timm_to_tricks
 from backbones.complexity import measure
 
+pytestmark = pytest.mark.cpu_kind  # kernels, tolerances or precision: run on both CPU kinds (test_cpu_kinds.py)
+
 
 def randomise(model: torch.nn.Module, seed: int = 0) -> torch.nn.Module:
     """Random weights and BN statistics, so that equal outputs mean equal computations, not equal inits."""

@@ -60,6 +60,7 @@ def test_extra_layers_add_a_conv_after_the_pool():
         ]
 
 
+@pytest.mark.cpu_kind
 def test_pool_before_norm_pools_the_conv_output_then_normalises_and_activates_it():
     """The page's part 8: conv → max-pool → BN → act; by hand with the same modules."""
     torch.manual_seed(0)
@@ -145,6 +146,7 @@ def slice_batch_norm(x, weight, bias, eps):
     return (x - mean) / torch.sqrt(var + eps) * weight.view(1, -1, 1, 1) + bias.view(1, -1, 1, 1)
 
 
+@pytest.mark.cpu_kind
 @pytest.mark.parametrize('channels_last', [False, True])
 def test_ghost_bn_normalises_each_slice_by_its_own_statistics_forward_and_backward(channels_last):
     from backbones.norm import build_norm
@@ -169,6 +171,7 @@ def test_ghost_bn_normalises_each_slice_by_its_own_statistics_forward_and_backwa
     assert (out - whole).abs().max() > 0.05
 
 
+@pytest.mark.cpu_kind
 def test_ghost_bn_running_statistics_average_the_slices_and_load_into_a_plain_batch_norm():
     from backbones.norm import GhostBatchNorm2d
 
@@ -212,6 +215,7 @@ def correlated_images(n: int = 64) -> torch.Tensor:
     return torch.cat([base, 0.8 * base + 0.2 * torch.randn(n, 1, 20, 20), -base], 1) + 0.05 * torch.randn(n, 3, 20, 20)
 
 
+@pytest.mark.cpu_kind
 def test_patch_whitening_decorrelates_the_3x3_patches_it_was_fitted_to():
     from backbones.resnet9 import PatchWhitening
 

@@ -5,10 +5,13 @@ from pathlib import Path
 
 import pytest
 import torch
+from cpu_kind import AUTO_DTYPE, expected_capability, expected_native
 
 from datagen.demo_world import THING_CLASSES, generate
 from engine.cli import load_config, main, parse_args
 from engine.tasks import TASKS
+
+pytestmark = pytest.mark.cpu_kind  # kernels, tolerances or precision: run on both CPU kinds (test_cpu_kinds.py)
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -53,7 +56,9 @@ def test_checkpoint_is_plain_data_with_the_trick_card(trained):
     )
     assert card['label_smoothing'] == 0.1 and [s['type'] for s in card['schedule']] == ['LinearLR', 'CosineAnnealingLR']
     assert card['backbone']['zero_gamma'] and card['no_bias_decay'] and card['epochs'] == EPOCHS
-    assert card['amp'] == 'bfloat16'  # the device default on CPU, as the run really used it
+    assert card['amp'] == AUTO_DTYPE  # the AMP rule's dtype on this CPU, as the run really used it
+    assert card['machine']['device'] == 'cpu' and card['machine']['cpu_capability'] == expected_capability()
+    assert card['machine']['cpu_native_bf16'] == expected_native('bfloat16')
     assert card['lr'] == pytest.approx(0.05)  # the demo's lr at its base batch of 64: linear scaling keeps it
 
 
@@ -79,6 +84,11 @@ def test_test_tool_reproduces_the_last_validation(trained):
 def test_amp_flag_switches_the_optim_wrapper(flag, dtype):
     cfg = load_config_for(['configs/cls/demo/resnet18b_standard.py', '--amp', flag])
     assert cfg.optim_wrapper.type == 'tricks.AmpOptimWrapper' and cfg.optim_wrapper.dtype == dtype
+
+
+def test_evaluation_under_autocast_follows_the_amp_rule():
+    cfg = load_config_for(['configs/cls/resnet9/page_shortest_path.py'])  # val_cfg = test_cfg = dict(fp16=True)
+    assert cfg.val_cfg.fp16 == cfg.test_cfg.fp16 == (AUTO_DTYPE == 'bfloat16')  # no emulated bf16 where fp32 trains
 
 
 def test_cli_defaults_and_resume():

@@ -22,7 +22,6 @@ import collections
 import contextlib
 import copy
 import json
-import platform
 import statistics
 import subprocess
 import sys
@@ -39,6 +38,7 @@ import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 from PIL import Image  # noqa: E402
 
+from cls.trick_card import machine  # noqa: E402
 from engine.host import reuse_freed_memory  # noqa: E402
 
 SIZES = {  # figure sizes: (warm-up, repeats) and the batches; --quick keeps every figure but shrinks them
@@ -50,17 +50,6 @@ CLS_CASES = {  # model → (config, image size, timm's name of the same network 
     'resnet18d': ('configs/cls/cifar10/resnet18d_cosine_ls.py', 32, 'resnet18d'),
     'resnet50d': ('configs/cls/imagenet/resnet50d_cosine_ls.py', 224, 'resnet50d'),
 }
-
-
-def machine() -> dict:
-    cpu = next((line.split(':', 1)[1].strip() for line in Path('/proc/cpuinfo').read_text().splitlines()
-                if line.startswith('model name')), platform.processor())  # fmt: skip
-    import mmengine
-    import timm
-
-    gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else None
-    return dict(cpu=cpu, threads=torch.get_num_threads(), torch=torch.__version__, timm=timm.__version__,
-                mmengine=mmengine.__version__, python=platform.python_version(), gpu=gpu)  # fmt: skip
 
 
 def alternate(sides: dict[str, Callable[[], None]], warmup: int, repeats: int) -> dict[str, list[float]]:
@@ -111,7 +100,7 @@ def plain_step(module: torch.nn.Module, forward: Callable, optimizer, mean, std,
         x = ((inputs.to(device).float() - mean) / std).contiguous(memory_format=torch.channels_last)
         for augment in augments:
             x = augment(x)
-        with torch.autocast(device.type, dtype=dtype):
+        with torch.autocast(device.type, dtype=dtype, enabled=dtype != torch.float32):
             logits = forward(x)
         loss = F.cross_entropy(logits.float(), labels.to(device), label_smoothing=smoothing)
         optimizer.zero_grad(set_to_none=True)
@@ -237,14 +226,16 @@ default_hooks = dict(checkpoint=dict(interval=1000, save_last=False), logger=dic
 
 def ours_vs_timm(case: str, batch: int, rounds: tuple[int, int]) -> dict:
     """Our ResNet-D and timm's, the same network (tests/test_parity.py: same logits from the same weights), each in
-    the same plain loop: bf16 autocast on a CPU (the AMP rule), channels_last, SGD with foreach."""
+    the same plain loop: the AMP rule's precision (bf16 on a CPU with native bf16, else fp32), channels_last, SGD
+    with foreach."""
     import timm
 
     from cls.model import ImageClassifier
+    from cls.optim import resolve_amp_dtype
 
     _, size, timm_name = CLS_CASES[case]
     classes = 10 if size == 32 else 1000
-    dtype = torch.bfloat16
+    dtype = resolve_amp_dtype(None, 'cpu')
     ours = ImageClassifier(backbone=dict(type='tricks.ResNet', depth=int(case[6:-1]), variant='d'),
                            num_classes=classes, channels_last=True)  # fmt: skip
     theirs = timm.create_model(timm_name, num_classes=classes).to(memory_format=torch.channels_last)
