@@ -1,11 +1,11 @@
-# The record recipe sized for a 2-core CPU (the target: ≥ 91 % CIFAR-10 top-1 within 30 minutes for the whole
-# command; README: what it reached). Half width (32-64-128-256: about 3× the images/s of width 1 here), bf16 autocast
-# (the AMP rule's CPU default), channels_last and the data resident in memory, with the tricks of the page's part 8
-# (cifar10-fast's final notebook) but CELU (1.6× a step here): max-pool before BN; ghost BN over 16 slices of 32
-# images; BN scales frozen at 1, the BN shifts at 64× the lr and 1/64 the weight decay; a frozen patch-whitening prep
-# fitted to 10,000 training images; label smoothing 0.2; 5×5 cutout; lr 0 → 1.0 at a fifth of the run → 0.1 two
-# epochs before the end, held there while an exponential moving average of the weights (0.99 a step, every 5 steps,
-# BN statistics included) is what gets evaluated; test-time flip and 1-px translations (airbench's 6 views). 25
+# The record recipe sized for a 2-core CPU (the target: ≥ 91 % CIFAR-10 top-1 within 30 minutes for the whole command;
+# README: what it reached). Half width (32-64-128-256: about 3× the images/s of width 1 here), the AMP rule's precision
+# (bf16 on a CPU with native bf16, fp32 on an AVX2 one), channels_last and the data resident in memory, with the tricks
+# of the page's part 8 (cifar10-fast's final notebook) but CELU (1.6× a step here): max-pool before BN; ghost BN over 16
+# slices of 32 images; BN scales frozen at 1, the BN shifts at 64× the lr and 1/64 the weight decay; a frozen
+# patch-whitening prep fitted to 10,000 training images; label smoothing 0.2; 5×5 cutout; lr 0 → 1.0 at a fifth of the
+# run → 0.1 two epochs before the end, held there while an exponential moving average of the weights (0.99 a step, every
+# 5 steps, BN statistics included) is what gets evaluated; test-time flip and 1-px translations (airbench's 6 views). 25
 # epochs; validation only over the last three.
 _base_ = './record.py'
 model = dict(backbone=dict(width=0.5, pool_before_norm=True, prep='whitening',

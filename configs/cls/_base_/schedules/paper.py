@@ -14,8 +14,8 @@ warmup = dict(type='LinearLR', start_factor=1e-3, by_epoch=True, begin=0, end=5,
 # §5.1 cosine: lr_t = ½(1 + cos(πt/T))·lr down to 0 after the warmup, t and T in iterations. No `end`: the Runner
 # ends it at train_cfg.max_epochs, so a recipe that only changes the length stays right.
 cosine = dict(type='CosineAnnealingLR', eta_min=0., by_epoch=True, begin=5, convert_to_iter_based=True)
-# §3 efficient training, optimiser side: mixed precision (dtype None: fp16 with dynamic loss scaling on GPUs as in
-# the paper, bf16 on CPUs; cls.optim.resolve_amp_dtype) and no weight decay on biases and norm parameters.
+# §3 efficient training, optimiser side: mixed precision (dtype None, the AMP rule of cls.optim.resolve_amp_dtype:
+# fp16 with dynamic loss scaling on GPUs as in the paper, bf16 on CPUs with native bf16, else fp32) and no weight decay on biases and norm parameters.
 efficient_optim_wrapper = dict(type='tricks.AmpOptimWrapper', dtype=None,
                                constructor='tricks.ParamwiseOptimWrapperConstructor',
                                paramwise_cfg=dict(norm_decay_mult=0.0, bias_decay_mult=0.0))
