@@ -117,10 +117,11 @@ def op_times(profile) -> collections.Counter:
 
 
 def print_op_table(title: str, ops: dict[str, collections.Counter], steps: dict[str, int], rows: int = 25) -> None:
-    """Per-step self CPU ms of each operator on both sides, the largest differences first, and the totals."""
+    """Per-step self CPU ms of the `rows` heaviest operators on both sides (the larger side's time first: the
+    heavy kernels are listed on every CPU kind, whichever way their noise falls), and the totals."""
     (a, ops_a), (b, ops_b) = ops.items()
     per_step = {side: {key: us / 1e3 / max(steps[side], 1) for key, us in ops[side].items()} for side in ops}
-    keys = sorted(set(ops_a) | set(ops_b), key=lambda k: -abs(per_step[a].get(k, 0) - per_step[b].get(k, 0)))
+    keys = sorted(set(ops_a) | set(ops_b), key=lambda k: -max(per_step[a].get(k, 0), per_step[b].get(k, 0)))
     print(f'{title}: self CPU ms per step, {steps[a]} and {steps[b]} steps profiled')
     print(f'  {"operator":64s} {a:>12s} {b:>12s}')
     for key in keys[:rows]:
