@@ -47,6 +47,11 @@ def cpu_precision() -> dict:
     )
 
 
+def dtype_name(dtype: torch.dtype) -> str:
+    """'bfloat16' for torch.bfloat16: the name configs, cards and reports use."""
+    return str(dtype).removeprefix('torch.')
+
+
 def resolve_amp_dtype(dtype: str | torch.dtype | None, device_type: str) -> torch.dtype:
     """The one AMP rule: a named dtype as asked; None is the fastest precision the device runs natively: fp16 (with
     loss scaling) on CUDA as the paper trains, bf16 on a CPU with native bf16 (`cpu_precision`), else fp32."""
@@ -66,7 +71,7 @@ def precision_of(optim_wrapper: dict, device_type: str) -> str:
     resolved dtype, any other wrapper's fp32."""
     if not str(optim_wrapper.get('type', '')).endswith('AmpOptimWrapper'):
         return 'float32'
-    return str(resolve_amp_dtype(optim_wrapper.get('dtype'), device_type)).removeprefix('torch.')
+    return dtype_name(resolve_amp_dtype(optim_wrapper.get('dtype'), device_type))
 
 
 @cache
@@ -95,14 +100,14 @@ def probe_step_time(dtype: torch.dtype, repeats: int = 2) -> float:
 def warn_if_emulated(dtype: torch.dtype) -> None:
     """One line where a reduced precision asked for by name is not native on this CPU: it runs, emulated, and the
     line says how much slower, from a probe step timed here in both precisions."""
-    if dtype == torch.float32 or cpu_precision()[str(dtype).removeprefix('torch.')]:
+    name = dtype_name(dtype)
+    if dtype == torch.float32 or cpu_precision()[name]:
         return
     slowdown = probe_step_time(dtype) / probe_step_time(torch.float32)
-    name = str(dtype).removeprefix('torch.')
     print_log(
         f'{name} is not native on this CPU (capability {cpu_precision()["capability"]}): autocast emulates it, and a '
         f'probe conv step took {slowdown:.1f}x the time of fp32 here; dtype=None (--amp auto) trains in '
-        f'{precision_of(dict(type="AmpOptimWrapper"), "cpu")}',
+        f'{dtype_name(resolve_amp_dtype(None, "cpu"))}',
         logger='current',
         level=logging.WARNING,
     )
@@ -184,7 +189,7 @@ class OptimWrapper(mmengine_optim.OptimWrapper):
             no_bias_decay=weight_decay > 0 and one_d_decays == {0.0},
             accumulative_counts=self._accumulative_counts,
             clip=clip,
-            amp=str(self.cast_dtype).removeprefix('torch.') if hasattr(self, 'cast_dtype') else None,
+            amp=dtype_name(self.cast_dtype) if hasattr(self, 'cast_dtype') else None,
         )
 
 

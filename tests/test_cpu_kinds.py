@@ -11,7 +11,7 @@ from cpu_kind import EMULATE_AVX2, emulating_avx2, expected_capability
 from tool_env import ROOT, tool_env
 
 EMULATION_CHECK = """
-import time, torch
+import torch
 assert torch.backends.cpu.get_cpu_capability() == 'AVX2', torch.backends.cpu.get_cpu_capability()
 assert not torch.ops.mkldnn._is_mkldnn_bf16_supported()  # oneDNN capped at AVX2: no bf16 kernels
 from cls.optim import probe_step_time

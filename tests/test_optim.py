@@ -21,7 +21,7 @@ from timm.utils.agc import adaptive_clip_grad
 
 from backbones import ResNet
 from backbones.registry import OPTIM_WRAPPER_CONSTRUCTORS, OPTIM_WRAPPERS
-from cls.optim import AGC_CLIPPED_FRACTION, OptimWrapper, precision_of, resolve_amp_dtype
+from cls.optim import AGC_CLIPPED_FRACTION, OptimWrapper, cpu_precision, precision_of, resolve_amp_dtype
 
 CLIPPING, EPS = 0.01, 1e-3
 AGC = dict(type='agc', clipping=CLIPPING, eps=EPS)
@@ -133,8 +133,6 @@ def test_the_amp_rule_trains_in_bf16_exactly_where_the_cpu_has_native_bf16():
     assert precision_of(dict(type='AmpOptimWrapper'), 'cuda') == 'float16'  # mmengine's wrapper: the same rule
     assert precision_of(dict(type='tricks.AmpOptimWrapper', dtype='bfloat16'), 'cpu') == 'bfloat16'  # as named
     assert precision_of(dict(type='tricks.OptimWrapper'), 'cpu') == 'float32'
-    from cls.optim import cpu_precision
-
     assert cpu_precision()['capability'] == expected_capability()
 
 
