@@ -20,6 +20,8 @@ from backbones.errors import UserError
 from engine.cli import RunSettings, load_config
 from engine.tasks import TASKS, TRANSFER_TASKS
 
+from .noise import TESTS
+
 LADDER_KEYS = {
     'rows',
     'out',
@@ -32,6 +34,7 @@ LADDER_KEYS = {
     'cfg_options',
     'seeds',
     'reference',
+    'noise_test',
 }
 ROW_KEYS = {'name', 'paper', 'cls', *TRANSFER_TASKS}
 
@@ -89,6 +92,7 @@ class Ladder:
     embedded_world: str | None = None
     seeds: tuple[int | None, ...] = (None,)
     reference: str | None = None  # where a row's numeric `paper` figure comes from
+    noise_test: str = 'welch'  # a key of noise.TESTS: how the report calls a Δ real
 
 
 def _per_task(cfg: Config, key: str, source: str) -> dict:
@@ -106,8 +110,11 @@ def backbone_checkpoint_key(cfg: Config) -> str:
     return 'model.backbone.init_cfg.checkpoint'
 
 
-def plan(source: str, out: str | None = None, seeds: int | None = None) -> Ladder:
-    """Read a ladder config and list its steps: for each seed, teachers, then each row's cls and transfer steps."""
+def plan(
+    source: str, out: str | None = None, seeds: int | None = None, jobs: int | None = None, threads: int | None = None
+) -> Ladder:
+    """Read a ladder config and list its steps: for each seed, teachers, then each row's cls and transfer steps.
+    `seeds`, `jobs` and `threads` (the command line's) override the config's."""
     if not osp.isfile(source):
         raise LadderError(f'ladder config {source} not found')
     cfg = Config.fromfile(source)
@@ -120,6 +127,14 @@ def plan(source: str, out: str | None = None, seeds: int | None = None) -> Ladde
     count = seeds if seeds is not None else cfg.get('seeds', 1)
     if not isinstance(count, int) or count < 1:
         raise LadderError(f'{source}: seeds must be a whole number ≥ 1, got {count!r}')
+    jobs = jobs if jobs is not None else cfg.get('jobs', 1)
+    threads = threads if threads is not None else cfg.get('threads')
+    for key, value, optional in (('jobs', jobs, False), ('threads', threads, True)):
+        if not (optional and value is None) and (type(value) is not int or value < 1):
+            raise LadderError(f'{source}: {key} must be a whole number ≥ 1, got {value!r}')
+    noise_test = cfg.get('noise_test', 'welch')
+    if noise_test not in TESTS:
+        raise LadderError(f'{source}: noise_test must be one of {sorted(TESTS)}, got {noise_test!r}')
     steps: dict[str, Step] = {}
 
     def add(task: str, config: str, needs: list[str], seed: int | None, backbone_from: str | None = None) -> str:
@@ -135,10 +150,6 @@ def plan(source: str, out: str | None = None, seeds: int | None = None) -> Ladde
             launcher='pytorch' if nproc > 1 else 'none',
         )
         step = Step(task, settings, needs, nproc, seed)
-        try:
-            settings.argv()  # every value must survive the train tool's command line
-        except ValueError as err:
-            raise LadderError(f'{source}: {task} {config}: {err}') from None
         if backbone_from:
             exported = osp.join(steps[backbone_from].work_dir, 'backbone.pth')
             settings.cfg_options[backbone_checkpoint_key(step.resolve())] = exported
@@ -148,6 +159,10 @@ def plan(source: str, out: str | None = None, seeds: int | None = None) -> Ladde
                 teacher_key = add('cls', teacher.config, [], seed)
                 settings.cfg_options['model.teacher.checkpoint'] = steps[teacher_key].work_dir
                 step.needs.append(teacher_key)
+        try:
+            settings.argv()  # every value, the paths built from `out` included, must survive the tool's command line
+        except ValueError as err:
+            raise LadderError(f'{source}: {task} {config}: {err}') from None
         if step.key in steps:
             if steps[step.key].settings != settings:
                 raise LadderError(f'{source}: {step.key} appears twice with different settings')
@@ -178,7 +193,15 @@ def plan(source: str, out: str | None = None, seeds: int | None = None) -> Ladde
         rows.append(Row(row['name'], row.get('paper'), keys))
     if not rows:
         raise LadderError(f'{source}: no rows')
-    jobs = int(cfg.get('jobs') or 1)
     return Ladder(
-        source, out, rows, steps, jobs, cfg.get('threads'), cfg.get('embedded_world'), seed_values, cfg.get('reference')
+        source,
+        out,
+        rows,
+        steps,
+        jobs,
+        threads,
+        cfg.get('embedded_world'),
+        seed_values,
+        cfg.get('reference'),
+        noise_test,
     )

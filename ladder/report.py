@@ -8,7 +8,7 @@ from backbones.checkpoint import write_json, write_text
 from cls.trick_card import machine
 from engine.tasks import TASKS, TRANSFER_TASKS, Task
 
-from .noise import summarize, within_noise
+from . import noise
 from .plan import Ladder
 from .run import metrics_text, weak_teachers
 
@@ -24,7 +24,7 @@ def aggregate(keys: list[str], results: dict) -> dict:
         entry['error'] = failed[0][1] if len(keys) == 1 else f'{failed[0][0]}: {failed[0][1]}'
         return entry
     spread = {
-        column: summarize([result['metrics'][column] for result in per_seed]) for column in per_seed[0]['metrics']
+        column: noise.summarize([result['metrics'][column] for result in per_seed]) for column in per_seed[0]['metrics']
     }
     entry.update(metrics={column: s['mean'] for column, s in spread.items()}, spread=spread)
     diverged = [result['diverged_at'] for result in per_seed if 'diverged_at' in result]
@@ -37,7 +37,7 @@ def aggregate(keys: list[str], results: dict) -> dict:
             target=records[0]['target'],
             reached=len(reached),
             n=len(records),
-            seconds=summarize(reached) if reached else None,
+            seconds=noise.summarize(reached) if reached else None,
         )
     return entry
 
@@ -74,7 +74,8 @@ def collect(ladder: Ladder, results: dict, wall_s: float, command: str) -> dict:
         threads=ladder.threads,
         seeds=[seed for seed in ladder.seeds if seed is not None] or None,
         reference=ladder.reference,
-        noise_rule=NOISE_RULE,
+        noise_test=ladder.noise_test,
+        noise_rule=noise.rule(ladder.noise_test),
         rows=rows,
         steps=steps,
         warnings=weak_teachers(ladder, results),
@@ -82,21 +83,21 @@ def collect(ladder: Ladder, results: dict, wall_s: float, command: str) -> dict:
     )
 
 
-NOISE_RULE = 'a Δ is within noise (≈) when |Δ| < 2·√(s₁²/n₁ + s₂²/n₂), s the sample std over n seeds of each row'
-
-
 def _spread(row: dict, task: str, column: str) -> dict | None:
     return (row.get(task) or {}).get('spread', {}).get(column)
 
 
-def _cell(summary: dict | None, previous: dict | None = None) -> tuple[str, str]:
-    """'mean ± std' (n > 1) or 'value', and the Δ to the row above, marked ≈ when it is within noise."""
+def _cell(summary: dict | None, previous: dict | None = None, test: str = 'welch') -> tuple[str, str]:
+    """'mean ± std' (n > 1) or 'value', and the Δ to the row above with the test's p, marked ≈ when it is within
+    noise (`noise.compare`; no verdict below its seed count)."""
     if summary is None:
         return '—', ''
     text = f'{summary["mean"]:.2f}' + (f' ± {summary["std"]:.2f}' if summary['std'] is not None else '')
     if previous is None:
         return text, ''
-    return text, f'{summary["mean"] - previous["mean"]:+.2f}' + (' ≈' if within_noise(summary, previous) else '')
+    delta = f'{summary["mean"] - previous["mean"]:+.2f}'
+    verdict = noise.compare(summary, previous, test)
+    return text, delta if verdict is None else f'{delta}{"" if verdict["real"] else " ≈"} (p {verdict["p"]:.3f})'
 
 
 def _time_cell(entry: dict) -> str:
@@ -126,7 +127,11 @@ def cls_table(data: dict) -> list[str]:
         reference = row['paper']
         reference = f'{reference:.2f}' if isinstance(reference, int | float) else (reference or '—')
         lines.append(
-            '| ' + ' | '.join([row['name'], *_cell(summary, previous), _time_cell(row['cls']), reference]) + ' |'
+            '| '
+            + ' | '.join(
+                [row['name'], *_cell(summary, previous, data['noise_test']), _time_cell(row['cls']), reference]
+            )
+            + ' |'
         )
         previous = summary
     return lines
@@ -149,7 +154,7 @@ def table(data: dict, task: Task) -> list[str]:
         summaries = [_spread(row, 'cls', 'top1'), *(_spread(row, task.name, column) for column in columns)]
         cells = [row['name']]
         for i, summary in enumerate(summaries):
-            cells += _cell(summary, previous and previous[i])
+            cells += _cell(summary, previous and previous[i], data['noise_test'])
         if 'diverged_at' in row[task.name]:
             cells[-2] += f' (loss not finite from iter {row[task.name]["diverged_at"]})'
         reference = paper.get(row['paper']) if isinstance(row['paper'], str) else None
@@ -186,7 +191,7 @@ def machine_text(data: dict) -> str:
 
 def markdown(data: dict, plots: list[str]) -> str:
     seeds = data['seeds']
-    noise = (
+    noise_text = (
         f'Each number is the mean ± sample std over {len(seeds)} seeds ({", ".join(map(str, seeds))}); '
         f'{data["noise_rule"]}.'
         if seeds
@@ -203,7 +208,7 @@ def markdown(data: dict, plots: list[str]) -> str:
         '',
         'Our numbers are the last validation of each run (top-1 of the cls run whose backbone the row transfers; '
         "random init has none). Δ: change from the row above. The paper's numbers are ImageNet / VOC07 / "
-        'ADE20K at full scale, beside the row they stand for. ' + noise,
+        'ADE20K at full scale, beside the row they stand for. ' + noise_text,
         '',
     ]
     if any('cls' in row for row in data['rows']):

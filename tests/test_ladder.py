@@ -2,7 +2,11 @@
 on a tiny embedded world runs cls → export → det → seg end to end, reports the runs' own numbers, reuses finished
 steps, resumes an unfinished one and reruns only what a changed recipe touches."""
 
+import functools
+import importlib
 import json
+import math
+import random
 import re
 import subprocess
 import sys
@@ -11,13 +15,14 @@ from pathlib import Path
 import pytest
 from cpu_kind import AUTO_DTYPE, expected_capability, expected_native
 from mmengine.config import Config
+from scipy import stats
 
 from datagen.demo_world import VERSION, generate
 from engine.cli import rescale_schedule
 from engine.tasks import TASKS
 from ladder import cache, report
 from ladder.cache import card, diverged_at, ensure_embedded_world, read_scalars
-from ladder.noise import noise_of_difference, summarize, within_noise
+from ladder.noise import compare, summarize, two_sided_p
 from ladder.plan import LadderError, plan
 from ladder.run import command, critical_first, weak_teachers
 
@@ -40,6 +45,15 @@ def test_schedule_scale_moves_the_loop_and_every_milestone_together():
     assert cfg.train_cfg.max_iters == cfg.train_cfg.val_interval == cfg.default_hooks.checkpoint.interval == 150
     assert [(s.get('begin'), s.get('end')) for s in cfg.param_scheduler] == [(0, 25), (0, 150)]
     assert cfg.param_scheduler[1].milestones == [112]
+
+
+def test_schedule_scale_moves_the_first_validation_and_keeps_it_inside_the_loop():
+    """record_cpu validates from epoch 23 of 25: scaled below ~0.9 the loop used to end before val_begin, and the
+    run never validated."""
+    for factor, (max_epochs, val_begin) in {2: (50, 46), 0.5: (12, 12), 0.3: (8, 7), 0.04: (1, 1)}.items():
+        cfg = Config.fromfile(str(ROOT / 'configs/cls/resnet9/record_cpu.py'))
+        rescale_schedule(cfg, factor)
+        assert (cfg.train_cfg.max_epochs, cfg.train_cfg.val_begin) == (max_epochs, val_begin), factor
 
 
 def test_schedule_scale_must_be_positive():
@@ -112,27 +126,67 @@ def test_the_page_ladder_is_cls_only_with_the_pages_figures_and_its_cpu_version_
     assert cfg.train_dataloader.dataset.data_root == 'data/cifar10' and cfg.randomness.seed == 2
 
 
-def test_the_noise_rule_and_the_seed_summary_on_made_up_numbers():
-    a, b, c = summarize([1.0, 2.0, 3.0]), summarize([2.0, 3.0, 4.0]), summarize([4.0, 5.0, 6.0])
+def test_the_noise_tests_give_scipys_t_df_and_p_and_no_verdict_below_three_seeds():
+    a = summarize([1.0, 2.0, 3.0])
     assert (a['mean'], a['std'], a['n']) == (2.0, 1.0, 3)
-    assert noise_of_difference(a, b) == pytest.approx(2 * (1 / 3 + 1 / 3) ** 0.5)  # 1.633
-    assert within_noise(a, b) is True and within_noise(a, c) is False  # |Δ| 1 < 1.633 < 3
-    one = summarize([2.5])
-    assert one['std'] is None and within_noise(one, a) is None  # one seed: the noise is unknown
+    # The README's D -> all-tricks detection gain over 3 seeds: 16.12 ± 2.24 -> 20.55 ± 1.28 mAP. Welch: t 2.97,
+    # df 3.2, p 0.055, so not real at 5 % (the old 2·SE rule called it real).
+    d, all_tricks = (dict(mean=m, std=s, n=3, values=None) for m, s in ((16.12, 2.24), (20.55, 1.28)))
+    verdict = compare(all_tricks, d)
+    reference = stats.ttest_ind_from_stats(20.55, 1.28, 3, 16.12, 2.24, 3, equal_var=False)
+    # float64 throughout; scipy evaluates the t distribution by another series, so agreement is to ~1e-12 relative
+    assert verdict['t'] == pytest.approx(reference.statistic, rel=1e-9)
+    assert verdict['p'] == pytest.approx(reference.pvalue, rel=1e-9) and verdict['real'] is False
+    assert verdict['df'] == pytest.approx(3.2, abs=0.05) and round(verdict['p'], 3) == 0.055
+
+    draws = random.Random(0)
+    for case in range(200):
+        n = draws.choice([3, 4, 5, 10])
+        x = [draws.gauss(0, 1) for _ in range(n)]
+        y = [draws.gauss(draws.choice([0, 1, 3]), draws.choice([0.3, 1, 4])) for _ in range(draws.choice([3, n]))]
+        welch_ref = stats.ttest_ind(x, y, equal_var=False)
+        got = compare(summarize(x), summarize(y), 'welch')
+        assert got['t'] == pytest.approx(welch_ref.statistic, rel=1e-9), case
+        assert got['p'] == pytest.approx(welch_ref.pvalue, rel=1e-9, abs=1e-15), case
+        assert got['real'] is bool(welch_ref.pvalue < 0.05)
+        if len(y) == n:
+            paired_ref = stats.ttest_rel(x, y)
+            got = compare(summarize(x), summarize(y), 'paired')
+            assert (got['t'], got['df']) == (pytest.approx(paired_ref.statistic, rel=1e-9), n - 1), case
+            assert got['p'] == pytest.approx(paired_ref.pvalue, rel=1e-9, abs=1e-15), case
+
+    # At the 97.5 % quantile of t with 4 df, a 3-seed Welch comparison of equal spreads sits at p = 0.05: the old
+    # rule's 2·SE called 11.6 % of no-difference pairs real, this one 5 %.
+    assert two_sided_p(stats.t.ppf(0.975, 4), 4) == pytest.approx(0.05, rel=1e-9)
+    shifted = summarize([3.0, 4.0, 5.0])  # every seed one up: the paired test sees an exact shift
+    assert compare(shifted, a, 'paired') == dict(t=math.inf, df=2.0, p=0.0, real=True)
+    two = summarize([2.5, 3.5])
+    assert compare(two, a) is None and compare(a, two, 'paired') is None  # ≤ 2 seeds: no verdict
+    assert summarize([2.5])['std'] is None
 
 
-def test_the_report_gives_mean_and_std_over_seeds_and_marks_a_delta_within_noise():
-    made_up = (('b', [1.0, 2.0, 3.0]), ('d', [2.0, 3.0, 4.0]), ('e', [4.0, 5.0, 6.0]))
+def test_the_report_gives_mean_and_std_over_seeds_and_each_deltas_p():
+    made_up = (('b', [1.0, 2.0, 3.0]), ('d', [2.0, 3.0, 4.0]), ('e', [4.0, 5.0, 6.0]), ('f', [10.0, 11.5, 12.0]))
     results = {
         f'cls/{name}/seed{s}': dict(metrics=dict(top1=v)) for name, values in made_up for s, v in enumerate(values)
     }
     rows = [dict(name=name, paper=paper, cls=report.aggregate([f'cls/{name}/seed{s}' for s in range(3)], results))
-            for name, paper in (('b', 55.9), ('d', None), ('e', 'B-standard'))]  # fmt: skip
+            for name, paper in (('b', 55.9), ('d', None), ('e', 'B-standard'), ('f', None))]  # fmt: skip
     assert rows[1]['cls']['metrics'] == dict(top1=3.0) and rows[1]['cls']['spread']['top1']['values'] == [2.0, 3.0, 4.0]
-    lines = report.cls_table(dict(rows=rows))
+
+    def p(test, upper, lower):  # scipy's p for row `upper` against the row above it, as the report prints it
+        return f'{test(dict(made_up)[upper], dict(made_up)[lower]).pvalue:.3f}'
+
+    welch = functools.partial(stats.ttest_ind, equal_var=False)
+
+    lines = report.cls_table(dict(rows=rows, noise_test='welch'))
     assert lines[2] == '| b | 2.00 ± 1.00 |  | — | 55.90 |'
-    assert lines[3] == '| d | 3.00 ± 1.00 | +1.00 ≈ | — | — |'  # |Δ| 1 < 1.633
-    assert lines[4] == '| e | 5.00 ± 1.00 | +2.00 | — | B-standard |'  # |Δ| 2 > 1.633
+    assert lines[3] == f'| d | 3.00 ± 1.00 | +1.00 ≈ (p {p(welch, "d", "b")}) | — | — |'
+    assert lines[4] == f'| e | 5.00 ± 1.00 | +2.00 ≈ (p {p(welch, "e", "d")}) | — | B-standard |'  # 0.070
+    assert lines[5] == f'| f | 11.17 ± 1.04 | +6.17 (p {p(welch, "f", "e")}) | — | — |'
+    lines = report.cls_table(dict(rows=rows, noise_test='paired'))
+    assert lines[3] == '| d | 3.00 ± 1.00 | +1.00 (p 0.000) | — | — |'  # every seed exactly one up
+    assert lines[5] == f'| f | 11.17 ± 1.04 | +6.17 (p {p(stats.ttest_rel, "f", "e")}) | — | — |'
     results['cls/d/seed1'] = dict(error='exit code 1; see log')
     assert (
         report.aggregate([f'cls/d/seed{s}' for s in range(3)], results)['error'] == 'cls/d/seed1: exit code 1; see log'
@@ -150,6 +204,23 @@ def test_the_report_gives_mean_and_std_over_seeds_and_marks_a_delta_within_noise
             "rows = [dict(name='x', det='configs/det/demo/random_init.py')]\nschedule_scale = dict(cls=1, dte=1)",
             "schedule_scale has unknown task(s) ['dte']",
         ),
+        # jobs 0 used to be read as 1, and jobs -1 made the ladder wait forever for a free slot
+        (
+            "rows = [dict(name='x', det='configs/det/demo/random_init.py')]\njobs = 0",
+            'jobs must be a whole number ≥ 1, got 0',
+        ),
+        (
+            "rows = [dict(name='x', det='configs/det/demo/random_init.py')]\njobs = -1",
+            'jobs must be a whole number ≥ 1, got -1',
+        ),
+        (
+            "rows = [dict(name='x', det='configs/det/demo/random_init.py')]\nthreads = 0",
+            'threads must be a whole number ≥ 1',
+        ),
+        (
+            "rows = [dict(name='x', det='configs/det/demo/random_init.py')]\nnoise_test = 'z'",
+            "noise_test must be one of ['paired', 'welch'], got 'z'",
+        ),
     ],
 )
 def test_bad_ladder_configs_fail_with_one_line_naming_the_key(tmp_path, monkeypatch, text, message):
@@ -159,6 +230,19 @@ def test_bad_ladder_configs_fail_with_one_line_naming_the_key(tmp_path, monkeypa
     with pytest.raises(LadderError, match=re.escape(message)) as err:
         plan(str(path))
     assert '\n' not in str(err.value) and str(path) in str(err.value)
+
+
+def test_bad_command_line_overrides_and_an_out_the_tools_cannot_take_fail_before_any_step_starts(tmp_path, monkeypatch):
+    monkeypatch.chdir(ROOT)
+    path = tmp_path / 'ladder.py'
+    row = "dict(name='x', cls='configs/cls/demo/resnet18b_standard.py', det='configs/det/demo/resnet18b_standard.py')"
+    path.write_text(f'rows = [{row}]')
+    for overrides, message in ((dict(jobs=0), 'jobs must be a whole number ≥ 1, got 0'),
+                               (dict(threads=-2), 'threads must be a whole number ≥ 1, got -2'),
+                               (dict(out=str(tmp_path / 'my runs')), 'commas and spaces cannot pass')):  # fmt: skip
+        with pytest.raises(LadderError, match=re.escape(message)):
+            plan(str(path), **overrides)
+    assert plan(str(path), jobs=3, threads=2).jobs == 3
 
 
 def test_a_diverged_run_is_flagged_beside_its_numbers(tmp_path):
@@ -174,13 +258,14 @@ def test_a_diverged_run_is_flagged_beside_its_numbers(tmp_path):
     curves = read_scalars(str(tmp_path / 'det'))
     assert diverged_at(curves) == 20
     data = dict(
+        noise_test='welch',
         rows=[
             dict(
                 name='B',
                 paper=None,
                 det=report.aggregate(['det/b'], {'det/b': dict(metrics=dict(mAP=0.0), diverged_at=20)}),
             )
-        ]
+        ],
     )
     line = report.table(data, TASKS['det'])[-1]
     assert '0.00 (loss not finite from iter 20)' in line
@@ -196,6 +281,7 @@ def test_an_embedded_world_from_another_generator_version_is_remade_and_changes_
     said = []
     current = ensure_embedded_world(str(world), said.append)
     assert current['version'] == VERSION and said == [f'making the embedded world in {world} (once)']
+    assert importlib.import_module(current['generator']).generate is generate  # meta.json names the module that made it
     assert ensure_embedded_world(str(world), said.append) == current and len(said) == 1  # made once
 
     old = dict(current, version=VERSION - 1)

@@ -32,9 +32,7 @@ def main(argv: list[str] | None = None) -> dict:
     warnings.filterwarnings('ignore', message='pkg_resources is deprecated')  # mmengine reading `mmdet::` bases
     start = time.monotonic()
     try:
-        ladder = plan(args.config, args.out, args.seeds)
-        ladder.jobs = args.jobs or ladder.jobs
-        ladder.threads = args.threads or ladder.threads
+        ladder = plan(args.config, args.out, args.seeds, args.jobs, args.threads)
         print(
             f'ladder {args.config}: {len(ladder.rows)} rows, {len(ladder.steps)} steps, {ladder.jobs} at a time'
             + (f', {ladder.threads} thread(s) each' if ladder.threads else '')
