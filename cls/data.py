@@ -1,9 +1,10 @@
 """ImageNet-layout folders and the paper's augmentation, for the classifier (torch, torchvision, mmengine, Pillow only).
 
-Batch format. A sample is `dict(inputs=uint8 tensor C x H x W (RGB, 0-255), labels=int)`; with
-`collate_fn=dict(type='default_collate')` (mmengine's default is `pseudo_collate`, which keeps lists) a batch is
-`dict(inputs=uint8 tensor N x C x H x W, labels=int64 tensor N)`. Images stay uint8 until the data preprocessor
-normalises them on the device; the pipeline must give every image of a batch the same size.
+Batch format. A sample is `dict(inputs=uint8 tensor C x H x W (RGB, 0-255), labels=int, img_path=str)`; with
+`collate_fn=dict(type='tricks.stack_collate')` (mmengine's `default_collate` after a size check; mmengine's default is
+`pseudo_collate`, which keeps lists) a batch is `dict(inputs=uint8 tensor N x C x H x W, labels=int64 tensor N,
+img_path=list)`. Images stay uint8 until the data preprocessor normalises them on the device; the pipeline must give
+every image of a batch the same size.
 
 Pipelines (paper §2; sizes are arguments, so 32-px sets use e.g. `size=32` and `ResizeShorter(size=32)`):
     train: [dict(type='tricks.RandomResizedCrop', size=224), dict(type='tricks.RandomHorizontalFlip'),
@@ -27,15 +28,16 @@ from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
+import PIL
 import torch
-from mmengine.dataset import BaseDataset, Compose, DefaultSampler
+from mmengine.dataset import BaseDataset, Compose, DefaultSampler, default_collate
 from mmengine.logging import MMLogger
 from PIL import Image
 from torchvision.transforms import v2
 
 from backbones.checkpoint import atomic_write
 from backbones.errors import UserError
-from backbones.registry import DATA_SAMPLERS, DATASETS, TRANSFORMS
+from backbones.registry import DATA_SAMPLERS, DATASETS, FUNCTIONS, TRANSFORMS
 
 IMAGE_EXTENSIONS = frozenset({'.jpg', '.jpeg', '.png', '.bmp', '.webp', '.tif', '.tiff', '.gif'})  # GIF: 1st frame
 # AlexNet's PCA of ImageNet RGB pixels (0-255), as GluonCV uses them: columns of EIGVEC are the eigenvectors.
@@ -140,11 +142,12 @@ def default_cache_dir() -> Path:
 def decode_all(paths: Sequence[str], cache_dir: str | Path | None = None) -> torch.Tensor | list[torch.Tensor]:
     """Every image decoded: one stacked uint8 N×C×H×W tensor when all share a size, else a list. With `cache_dir`
     ('auto': `default_cache_dir()`), the result is kept there as plain tensors, named after a hash of the files'
-    paths, sizes and modification times, so the next run loads it instead of decoding (a changed file misses)."""
+    paths, sizes and modification times and of Pillow's version (a release may decode other pixels), so the next run
+    loads it instead of decoding; a changed file or Pillow misses."""
     cache_file = None
     if cache_dir is not None:
         stats = [(os.path.abspath(p), st.st_size, st.st_mtime_ns) for p, st in ((p, os.stat(p)) for p in paths)]
-        key = hashlib.sha256(json.dumps(stats).encode()).hexdigest()[:20]
+        key = hashlib.sha256(json.dumps(dict(pillow=PIL.__version__, files=stats)).encode()).hexdigest()[:20]
         cache_file = Path(default_cache_dir() if cache_dir == 'auto' else cache_dir) / f'{key}.pt'
         if cache_file.is_file():
             try:
@@ -241,11 +244,38 @@ class ImageFolder(BaseDataset):
         return data_list
 
     def prepare_data(self, idx: int) -> dict:
+        """inputs and labels, and the file's path (for `stack_collate`'s message; the data preprocessor drops it)."""
         info = self.get_data_info(idx)
         if self._crop_decoder is not None:
-            return self._after_crop(dict(inputs=self._crop_decoder.decode_crop(info['img_path']), labels=info['label']))
-        image = self._decoded[info['cache_index']] if self.cache_decoded else decode_image(info['img_path'])
-        return self.pipeline(dict(inputs=image, labels=info['label']))
+            sample = self._after_crop(
+                dict(inputs=self._crop_decoder.decode_crop(info['img_path']), labels=info['label'])
+            )
+        else:
+            image = self._decoded[info['cache_index']] if self.cache_decoded else decode_image(info['img_path'])
+            sample = self.pipeline(dict(inputs=image, labels=info['label']))
+        return sample | dict(img_path=info['img_path'])
+
+
+@FUNCTIONS.register_module()
+def stack_collate(samples: Sequence[dict]) -> dict:
+    """mmengine's `default_collate` (inputs stacked into one uint8 batch), after checking that the samples share one
+    size: the first of another size than the first sample's is named in one line (file, its size, what the split's
+    pipeline made of it), instead of torch's 'stack expects each tensor to be equal size'."""
+    shapes = [tuple(sample['inputs'].shape) for sample in samples]
+    odd = next((i for i, shape in enumerate(shapes) if shape != shapes[0]), None)
+    if odd is not None:
+
+        def described(sample: dict, shape: tuple) -> str:
+            with open_image(sample['img_path']) as image:  # the header only
+                size = '×'.join(map(str, image.size))
+            return f'{sample["img_path"]} ({size} px) gives {"×".join(map(str, shape))}'
+
+        raise ImageFolderError(
+            f'{described(samples[odd], shapes[odd])} after the pipeline, where {described(samples[0], shapes[0])}: '
+            'a batch needs one size; give the split a pipeline that resizes or crops to one (e.g. tricks.ResizeShorter '
+            '+ tricks.CenterCrop)'
+        )
+    return default_collate(samples)
 
 
 @TRANSFORMS.register_module()

@@ -367,7 +367,7 @@ def generate(
         )
         counts[split] = dict(scenes=n_scenes, objects=sum(per_class.values()), objects_per_class=per_class)
     meta = dict(
-        generator='cls.demo_world',
+        generator='datagen.demo_world',
         version=VERSION,
         seed=seed,
         image_size=image_size,

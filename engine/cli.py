@@ -19,6 +19,7 @@ from mmengine.runner import Runner
 
 from backbones.checkpoint import latest_checkpoint
 from backbones.errors import UserError
+from backbones.exported import follow_exported_channels
 from cls.optim import resolve_amp_dtype
 
 from .host import reuse_freed_memory
@@ -148,6 +149,8 @@ def load_config(task: Task, settings: RunSettings, register: bool = True) -> Con
     drop_switched_off_hooks(cfg)
     if settings.data_root:
         set_data_root(cfg, settings.data_root)
+    if register and task.backbone_readers:
+        follow_exported_channels(cfg.model, task.backbone_readers, settings.config)
     if settings.schedule_scale:
         rescale_schedule(cfg, settings.schedule_scale)
     cfg.setdefault('default_scope', task.default_scope)
@@ -263,6 +266,8 @@ def rescale_schedule(cfg: Config, factor: float) -> None:
 
     if loop.get('val_interval'):
         loop.val_interval = interval(loop.val_interval)
+    if loop.get('val_begin', 1) > 1:  # the first validation moves with the loop, and never past its end
+        loop.val_begin = min(new_length, max(1, round(loop.val_begin * factor)))
     checkpoint = (cfg.get('default_hooks') or {}).get('checkpoint')
     if checkpoint and checkpoint.get('interval', -1) > 0:
         checkpoint.interval = interval(checkpoint.interval)

@@ -26,6 +26,7 @@ class Task:
     table: str | None = None  # the paper table this task's ladder rows reproduce
     paper_columns: tuple[str, ...] = ()
     paper: dict[str, tuple[float, ...]] = field(default_factory=dict)  # paper row → figures, in paper_columns order
+    backbone_readers: tuple[str, ...] = ()  # model keys of the modules fed the backbone's maps (their in_channels)
 
 
 TASKS = {
@@ -37,6 +38,7 @@ TASKS = {
             default_scope='mmdet',
             toolkit='mmdet',
             transfers=True,
+            backbone_readers=('neck',),
             metrics=(Metric('mAP', 'mAP', 100),),  # mmdet reports mAP as a fraction; the paper and mmseg in percent
             table='Table 8: Faster R-CNN, VOC-format detection',
             paper_columns=('top-1', 'mAP'),
@@ -55,6 +57,7 @@ TASKS = {
             default_scope='mmseg',
             toolkit='mmseg',
             transfers=True,
+            backbone_readers=('decode_head', 'auxiliary_head'),
             metrics=(Metric('pixAcc', 'aAcc'), Metric('mIoU', 'mIoU')),
             table='Table 9: FCN, ADE-format segmentation',
             paper_columns=('top-1', 'pixAcc', 'mIoU'),

@@ -69,11 +69,16 @@ class ADEFormatDataset(BaseSegDataset):
             img_suffix=img_suffix, seg_map_suffix=seg_map_suffix, reduce_zero_label=reduce_zero_label, **kwargs
         )
 
-    def valid_label_values(self) -> set[int]:
+    def class_label_values(self) -> range:
+        """The label-map values of the classes: 1..K with zero-as-ignore (k → class k − 1), else 0..K − 1."""
         classes = len(self._metainfo['classes'])
-        if self.reduce_zero_label:  # 0 → ignore, k → class k − 1; 255 stays ignored
-            return {0, 255, *range(1, classes + 1)}
-        return {self.ignore_index, *range(classes)}
+        return range(1, classes + 1) if self.reduce_zero_label else range(classes)
+
+    def ignored_label_values(self) -> set[int]:
+        return {0, 255} if self.reduce_zero_label else {self.ignore_index}  # with zero-as-ignore, 255 stays ignored
+
+    def valid_label_values(self) -> set[int]:
+        return set(self.class_label_values()) | self.ignored_label_values()
 
     def load_data_list(self) -> list[dict]:
         data_list = super().load_data_list()
@@ -95,12 +100,13 @@ class ADEFormatDataset(BaseSegDataset):
                 )
             stray = sorted(set(values.tolist()) - valid)
             if stray:
+                classes = self.class_label_values()
+                span = f'{classes[0]}..{classes[-1]}' if len(classes) > 1 else ''.join(map(str, classes)) or 'none'
+                ignored = ', '.join(map(str, sorted(self.ignored_label_values())))
+                named = f'{len(classes)} class' + ('es' if len(classes) != 1 else '')
                 raise SegFormatError(
-                    f'{seg_map}: label value {stray[0]} is neither one of the '
-                    f'{len(self._metainfo["classes"])} classes nor ignored '
-                    f'(valid: {"0 = ignore, " if self.reduce_zero_label else ""}'
-                    f'{min(valid - {0, 255, self.ignore_index})}..'
-                    f'{max(valid - {0, 255, self.ignore_index})}, 255)'
+                    f'{seg_map}: label value {stray[0]} is neither one of the {named} nor ignored '
+                    f'(class values: {span}; ignored: {ignored})'
                 )
             if done % PROGRESS_EVERY == 0:
                 logger.info(f'ADEFormatDataset: checked {done} of {len(data_list)} label maps')

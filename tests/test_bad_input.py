@@ -5,6 +5,7 @@ fault put in by hand; the VOC checks also read a real VOC-layout set (../shared'
 
 import io
 import logging
+import re
 import shutil
 import subprocess
 import sys
@@ -165,7 +166,7 @@ def test_a_real_voc_layout_set_reads_with_its_own_class(tmp_path):
 # Segmentation: tricks.ADEFormatDataset ------------------------------------------------------------------------------
 
 
-def ade(world: Path):
+def ade(world: Path, **overrides):
     from mmengine.registry import DefaultScope
 
     import seg  # noqa: F401  (registration)
@@ -182,6 +183,7 @@ def ade(world: Path):
                 metainfo=dict(classes=SEG_CLASSES),
                 data_prefix=dict(img_path='images/training', seg_map_path='annotations/training'),
             )
+            | overrides
         )
 
 
@@ -194,11 +196,19 @@ def test_ade_label_value_outside_the_classes_is_named(world):
     labels = np.array(Image.open(path))
     labels[0, 0] = 200  # 13 classes: 1..13 are classes, 0 and 255 are ignored
     Image.fromarray(labels).save(path)
-    with pytest.raises(
-        UserError, match=f'{path}: label value 200 is neither one of the 13 classes nor ignored'
-    ) as info:
+    with pytest.raises(UserError, match=re.escape(
+        f'{path}: label value 200 is neither one of the 13 classes nor ignored (class values: 1..13; ignored: 0, 255)'
+    )) as info:  # fmt: skip
         ade(world)
     one_line(info.value)
+    # Without zero-as-ignore the classes are 0..K-1 and only ignore_index is ignored (the message said 1..12, 255);
+    # a one-class set used to end in min() of an empty set.
+    for classes, expected in ((SEG_CLASSES, '13 classes nor ignored (class values: 0..12; ignored: 255)'),
+                              (SEG_CLASSES[:1], '1 class nor ignored (class values: 0; ignored: 255)')):  # fmt: skip
+        with pytest.raises(UserError, match=re.escape(f'{path}: label value ')) as info:
+            ade(world, reduce_zero_label=False, metainfo=dict(classes=classes))
+        one_line(info.value)
+        assert str(info.value).endswith(expected), info.value
 
 
 def test_ade_label_map_of_another_size_is_named(world):

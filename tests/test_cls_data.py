@@ -6,6 +6,7 @@ from pathlib import Path
 from unittest import mock
 
 import numpy as np
+import PIL
 import pytest
 import torch
 from mmengine.dataset import Compose, default_collate
@@ -20,7 +21,9 @@ from cls.data import (
     ImageFolderError,
     PCALighting,
     dct_scale,
+    decode_all,
     decode_image,
+    stack_collate,
 )
 
 CIFAR = Path(__file__).resolve().parents[2] / 'shared' / 'data' / 'cifar10-jpg.tar.gz'  # ../shared of the checkout
@@ -85,11 +88,13 @@ def test_scans_every_image_extension_with_sorted_classes(folder):
 def test_samples_and_batches_have_the_documented_format(folder):
     dataset = ImageFolder(str(folder), 'train', pipeline=VAL_32)
     sample = dataset[0]
-    assert set(sample) == {'inputs', 'labels'} and type(sample['labels']) is int
+    assert set(sample) == {'inputs', 'labels', 'img_path'} and type(sample['labels']) is int
     assert sample['inputs'].dtype == torch.uint8 and sample['inputs'].shape == (3, 32, 32)
-    batch = default_collate([dataset[i] for i in range(len(dataset))])
+    assert sample['img_path'] == dataset.get_data_info(0)['img_path']
+    batch = stack_collate([dataset[i] for i in range(len(dataset))])
     assert batch['inputs'].dtype == torch.uint8 and batch['inputs'].shape == (7, 3, 32, 32)
     assert batch['labels'].dtype == torch.int64 and batch['labels'].tolist() == [0, 0, 0, 1, 1, 1, 1]
+    assert batch['img_path'] == [dataset.get_data_info(i)['img_path'] for i in range(len(dataset))]
 
 
 def test_missing_split_folder_is_named(folder):
@@ -146,6 +151,34 @@ def test_cache_decodes_once_and_gives_the_same_samples(tmp_path, mixed_sizes):
     assert all(torch.equal(cached[i]['inputs'], image) for i, image in enumerate(expected))
     subset = cached.get_subset([3, 0])
     assert torch.equal(subset[0]['inputs'], expected[3]) and subset[0]['labels'] == 1
+
+
+def test_the_decoded_cache_is_decoded_again_under_another_pillow(tmp_path, monkeypatch):
+    root = make_folder(tmp_path / 'data', mixed_sizes=False)
+    dataset = ImageFolder(str(root), 'train')
+    paths = [dataset.get_data_info(i)['img_path'] for i in range(len(dataset))]
+    cache_dir = tmp_path / 'cache'
+    first = decode_all(paths, cache_dir)
+    assert len(list(cache_dir.iterdir())) == 1
+    decode_all(paths, cache_dir)
+    assert len(list(cache_dir.iterdir())) == 1  # same files, same Pillow: the cache is read
+    monkeypatch.setattr(PIL, '__version__', PIL.__version__ + '.other')  # pyproject pins Pillow: it changes pixels
+    assert torch.equal(decode_all(paths, cache_dir), first) and len(list(cache_dir.iterdir())) == 2
+
+
+def test_a_batch_of_images_of_two_sizes_names_the_odd_file_its_size_and_what_the_pipeline_made(tmp_path):
+    """The demo's val split has no pipeline (its crops are stored at size): one 1×1 PNG among them used to end in
+    default_collate's 'stack expects each tensor to be equal size'."""
+    root = make_folder(tmp_path / 'data', mixed_sizes=False)  # 40×30 images
+    odd = root / 'train' / 'dog' / 'tiny.png'
+    Image.new('RGB', (1, 1)).save(odd)
+    dataset = ImageFolder(str(root), 'train', cache_decoded=True)
+    first = dataset.get_data_info(0)['img_path']
+    message = one_line_error(lambda: stack_collate([dataset[i] for i in range(len(dataset))]))
+    assert message.startswith(f'{odd} (1×1 px) gives 3×1×1 after the pipeline, where {first} (40×30 px) gives 3×30×40')
+    cropped = ImageFolder(str(root), 'train', pipeline=[dict(type='tricks.RandomResizedCrop', size=24)])
+    batch = stack_collate([cropped[i] for i in range(len(cropped))])
+    assert batch['inputs'].shape == (len(cropped), 3, 24, 24) and batch['img_path'][-1] == str(odd)
 
 
 def test_registered_transforms_default_to_the_paper_values():

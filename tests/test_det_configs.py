@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 import torch
 from mmengine.config import Config
+from mmengine.logging import MMLogger
 from recipes import ROOT, fake_export
 from toolkits import build_in_toolkit
 
@@ -154,6 +155,21 @@ def pretrained_run(world, tmp_path_factory):
     saved = fake_export(DEMO_CLS, tmp / 'backbone.pth', seed=3)
     runner, log = train(config, tmp / 'work', world, f'model.backbone.checkpoint={saved}')
     return tmp / 'work', saved, runner, log
+
+
+def test_an_export_of_another_width_feeds_the_neck_its_own_channels(world, tmp_path: Path, capfd):
+    """A quarter-width ResNet-26-D's export (bottleneck maps of 64..512 channels) fed to the demo row written for a
+    ResNet-18's (16..128) used to end deep in the FPN ('expected input to have 16 channels, but got 64')."""
+    MMLogger.get_instance(f'exported-channels-{tmp_path.name}')  # the current logger prints to this test's stdout
+    saved = fake_export(ROOT / 'configs/cls/demo/resnet26d_efficient.py', tmp_path / 'backbone.pth', seed=4)
+    runner, _ = train(
+        DET / 'demo' / 'resnet18d_cosine_ls.py', tmp_path / 'work', world, f'model.backbone.checkpoint={saved}'
+    )
+    assert list(runner.model.neck.in_channels) == [64, 128, 256, 512]  # base 16 × expansion 4 × 2^stage
+    printed = capfd.readouterr()
+    assert f'model.neck.in_channels [16, 32, 64, 128] → [64, 128, 256, 512], the channels of {saved}' in (
+        printed.out + printed.err
+    )
 
 
 def test_demo_random_init_trains_one_iteration(world, tmp_path: Path):

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 import torch
 from mmengine.config import Config
+from mmengine.logging import MMLogger
 from recipes import ROOT, fake_export
 from toolkits import build_in_toolkit
 
@@ -165,6 +166,23 @@ def log_text(work_dir: Path) -> str:
     logs = sorted(work_dir.glob('*/*.log'))
     assert logs, f'no log under {work_dir}'
     return logs[-1].read_text()
+
+
+def test_an_export_of_another_width_feeds_the_heads_their_own_channels(tiny_ade: str, tmp_path: Path, capfd):
+    """The FCN head reads stage 4 (in_index 3), the auxiliary head stage 3: of a quarter-width ResNet-26-D, 512 and
+    256 channels, where the demo rows state a ResNet-18's 128 and 64."""
+    MMLogger.get_instance(f'exported-channels-{tmp_path.name}')  # the current logger prints to this test's stdout
+    saved = fake_export(ROOT / 'configs/cls/demo/resnet26d_efficient.py', tmp_path / 'backbone.pth', seed=4)
+    options = [*FAST, f'model.backbone.checkpoint={saved}']
+    config = str(SEG / 'demo' / 'resnet18d_cosine_ls.py')
+    runner = main(
+        'seg', 'train', [config, '--work-dir', str(tmp_path), '--data-root', tiny_ade, '--cfg-options', *options]
+    )
+    assert (runner.iter, runner.model.decode_head.in_channels, runner.model.auxiliary_head.in_channels) == (2, 512, 256)
+    printed = capfd.readouterr()
+    for line in (f'model.decode_head.in_channels 128 → 512, the channels of {saved}',
+                 f'model.auxiliary_head.in_channels 64 → 256, the channels of {saved}'):  # fmt: skip
+        assert line in printed.out + printed.err
 
 
 @pytest.mark.parametrize('row', ['random_init', 'resnet18d_cosine_ls'])

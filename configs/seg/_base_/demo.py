@@ -6,7 +6,7 @@ _base_ = './ade20k.py'
 data_root = 'data/demo/ade/'
 classes = ('gradient', 'speckle', 'blotches', 'waves', 'striped_disc', 'dotted_disc', 'checkered_square',
            'striped_square', 'plain_triangle', 'dotted_triangle', 'checkered_cross', 'plain_ring', 'striped_star')
-num_classes = 13  # = len(cls.demo_world.SEG_CLASSES); label 0 (object outlines) is ignored (reduce_zero_label)
+num_classes = 13  # = len(datagen.demo_world.SEG_CLASSES); label 0 (object outlines) is ignored (reduce_zero_label)
 crop_size = (96, 96)  # the world's images are 96 px
 max_iters = 300
 
