@@ -11,10 +11,12 @@ torch ≥ 2.6 loads with `weights_only=True`, which refuses what mmengine 0.10.7
 """
 
 import collections
+import errno
 import json
 import os
 import pickle
 import re
+import shutil
 import tempfile
 import zipfile
 from collections.abc import Callable
@@ -89,23 +91,60 @@ def load_checkpoint(path: str, map_location='cpu'):
             f'{path}: refused: it holds {what}, which is not plain data (only tensors, numbers, '
             f'strings and containers are loaded, weights_only=True)'
         ) from None
-    except (RuntimeError, EOFError, zipfile.BadZipFile) as err:
-        raise CheckpointError(f'{path}: not a readable torch checkpoint ({_first_line(err)})') from None
+    except (RuntimeError, EOFError, zipfile.BadZipFile, KeyError, ValueError, UnicodeDecodeError) as err:
+        # damaged bytes: a cut-off zip, or a pickle stream that reads as nonsense (memo keys, string decoding)
+        raise CheckpointError(
+            f'{path}: not a readable torch checkpoint ({type(err).__name__}: {_first_line(err)})'
+        ) from None
     return from_plain(checkpoint)
 
 
+class DiskFullError(CheckpointError):
+    """A save that found no space left on the device; what was there before stays as it was."""
+
+
+def fsync(path: str) -> None:
+    """Flush a file's (or a directory's: its entries') data to the disk, so a rename survives a crash."""
+    fd = os.open(path, os.O_RDONLY | (os.O_DIRECTORY if os.path.isdir(path) else 0))
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def free_space(folder: str) -> str:
+    """The space left where `folder` lives, e.g. '12.0 MiB'."""
+    return f'{shutil.disk_usage(folder).free / 2**20:.1f} MiB'
+
+
+def is_disk_full(err: BaseException, folder: str) -> bool:
+    """ENOSPC, or torch.save's own 'file write failed' (a RuntimeError without errno) on a device that is full."""
+    if isinstance(err, OSError) and err.errno == errno.ENOSPC:
+        return True
+    return isinstance(err, RuntimeError) and 'write failed' in str(err) and shutil.disk_usage(folder).free < 2**24
+
+
 def atomic_write(path: str, write: Callable[[str], None]) -> None:
-    """`write(tmp_path)` into a temporary file beside `path`, then rename it over `path`: a reader (or a run killed
-    mid-save) never sees half a file."""
+    """`write(tmp_path)` into a temporary file beside `path`, flushed to the disk, then renamed over `path` (and the
+    rename flushed): a reader, a run killed mid-save or a crash never sees half a file. A full disk raises
+    DiskFullError, in one line naming the file and the free space, and leaves `path` as it was."""
+    folder = os.path.dirname(os.path.abspath(path))
     # (No leading dot: torch.save names its zip archive after the file and refuses such names.)
-    fd, tmp = tempfile.mkstemp(
-        dir=os.path.dirname(os.path.abspath(path)), prefix=f'{os.path.basename(path)}.', suffix='.partial'
-    )
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f'{os.path.basename(path)}.', suffix='.partial')
     os.close(fd)
     try:
         write(tmp)
+        fsync(tmp)
         os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes the file private (0600); a saved file reads as open() makes it
         os.replace(tmp, path)
+        fsync(folder)
+    except (OSError, RuntimeError) as err:
+        if not is_disk_full(err, folder):
+            raise
+        raise DiskFullError(
+            f'{path}: no space left on the device ({free_space(folder)} free); the file was not written and what '
+            f'was there is unchanged'
+        ) from None
     finally:
         if os.path.exists(tmp):
             os.remove(tmp)

@@ -8,6 +8,7 @@ mmseg's own configs run unchanged through these tools too, and every run saves p
 
 import argparse
 import difflib
+import errno
 import importlib
 import os
 import os.path as osp
@@ -17,7 +18,7 @@ from dataclasses import dataclass, field
 from mmengine.config import Config, DictAction
 from mmengine.runner import Runner
 
-from backbones.checkpoint import latest_checkpoint
+from backbones.checkpoint import free_space, latest_checkpoint
 from backbones.errors import UserError
 from backbones.exported import follow_exported_channels
 from cls.optim import resolve_amp_dtype
@@ -389,6 +390,12 @@ def tool(task_name: str, mode: str) -> None:
         if '--debug' in sys.argv:
             raise
         raise SystemExit(f'error: {one_line(err)}') from None
+    except OSError as err:  # a full disk outside the checkpoint saves (config dump, logs, exports)
+        if err.errno != errno.ENOSPC or '--debug' in sys.argv:
+            raise
+        where = err.filename or os.getcwd()
+        folder = where if osp.isdir(where) else osp.dirname(osp.abspath(where))
+        raise SystemExit(f'error: {where}: no space left on the device ({free_space(folder)} free)') from None
 
 
 def main(task_name: str, mode: str, argv: list[str] | None = None) -> Runner:

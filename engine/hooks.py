@@ -34,7 +34,11 @@ from mmengine.model import is_model_wrapper
 from mmengine.runner import EpochBasedTrainLoop
 
 from backbones.checkpoint import (
+    DiskFullError,
     exported_meta,
+    free_space,
+    fsync,
+    is_disk_full,
     latest_checkpoint,
     load_checkpoint,
     to_plain,
@@ -50,27 +54,71 @@ class NonFiniteLossError(UserError):
     """The training loss became NaN or infinite."""
 
 
+class _DeferredRemoval:
+    """A file backend whose `remove` only notes the path: the previous best checkpoint stays until the new one is in
+    place (`CheckpointHook._save_best_checkpoint`)."""
+
+    def __init__(self, backend):
+        self.backend, self.removed = backend, []
+
+    def __getattr__(self, name):
+        return getattr(self.backend, name)
+
+    def remove(self, path: str) -> None:
+        self.removed.append(path)
+
+
 @HOOKS.register_module()
 class CheckpointHook(MMEngineCheckpointHook):
-    """mmengine's CheckpointHook (same arguments), safe to kill and to copy. mmengine removes the outdated checkpoint
-    first, then writes the new one in place, then the `last_checkpoint` pointer, as an absolute path: a kill in
-    between leaves a truncated file or a pointer to a deleted one, and a copied work dir resumes from, and deletes
-    files of, the original. Here the checkpoint is written under a temporary name and renamed into place, then the
-    pointer the same way, relative to the work dir, and only then are outdated checkpoints removed. A resumed run looks
+    """mmengine's CheckpointHook (same arguments), safe to kill, to copy and to run out of disk. mmengine removes the
+    outdated checkpoint (and the previous best) first, then writes the new one in place, then the `last_checkpoint`
+    pointer, as an absolute path: a kill or a full disk in between leaves a truncated file, no best checkpoint, or a
+    pointer to a deleted one, and a copied work dir resumes from, and deletes files of, the original. Here every
+    checkpoint, the best included, is written under a temporary name, flushed to the disk and renamed into place, then
+    the pointer the same way, relative to the work dir, and only then are outdated checkpoints and the previous best
+    removed. A full disk stops the run in one line naming the work dir, the free space and the last good checkpoint,
+    which stays loadable. Unfinished saves a kill left are removed when a run starts, in one line. A resumed run looks
     for the best checkpoint it remembers in its own dir."""
 
     def before_train(self, runner) -> None:
         super().before_train(runner)
         own = self.out_dir
         if is_main_process() and osp.isdir(own):  # what a kill left half-written
-            for name in os.listdir(own):
-                if name.endswith('.partial'):
-                    os.remove(osp.join(own, name))
+            stale = sorted(name for name in os.listdir(own) if name.endswith('.partial'))
+            for name in stale:
+                os.remove(osp.join(own, name))
+            if stale:
+                runner.logger.warning(
+                    f'{own}: removed {len(stale)} unfinished save(s) of an interrupted run: {", ".join(stale)}'
+                )
         if getattr(self, 'best_ckpt_path', None) and osp.dirname(self.best_ckpt_path) != own:
             self.best_ckpt_path = osp.join(own, osp.basename(self.best_ckpt_path))
         for key, path in getattr(self, 'best_ckpt_path_dict', {}).items():
             if path and osp.dirname(path) != own:
                 self.best_ckpt_path_dict[key] = osp.join(own, osp.basename(path))
+
+    def _save_atomically(self, runner, filename: str, save=None, **kwargs) -> None:
+        """`runner.save_checkpoint` (or `save`) into `<filename>.partial`, flushed, renamed to `filename`."""
+        save = save or runner.save_checkpoint
+        partial = osp.join(self.out_dir, f'{filename}.partial')
+        try:
+            save(self.out_dir, osp.basename(partial), **kwargs)
+            if is_main_process():  # mmengine saves on the main process only
+                fsync(partial)
+                os.replace(partial, osp.join(self.out_dir, filename))
+                fsync(self.out_dir)
+        except (OSError, RuntimeError) as err:
+            if not is_disk_full(err, self.out_dir):
+                raise
+            if osp.exists(partial):
+                os.remove(partial)
+            pointer = osp.join(runner.work_dir, 'last_checkpoint')
+            last = open(pointer).read().strip() if osp.isfile(pointer) else None
+            raise DiskFullError(
+                f'{runner.work_dir}: no space left on the device ({free_space(self.out_dir)} free) while saving '
+                f'{filename}; '
+                + (f'the last good checkpoint, {last}, is untouched' if last else 'no checkpoint was saved before')
+            ) from None
 
     def _save_checkpoint_with_step(self, runner, step, meta) -> None:
         outdated = []
@@ -82,11 +130,10 @@ class CheckpointHook(MMEngineCheckpointHook):
         filename = self.filename_tmpl.format(step)
         self.last_ckpt = osp.join(self.out_dir, filename)
         runner.message_hub.update_info('last_ckpt', self.last_ckpt)
-        partial = f'{filename}.partial'
-        runner.save_checkpoint(
-            self.out_dir,
-            partial,
-            self.file_client_args,
+        self._save_atomically(
+            runner,
+            filename,
+            file_client_args=self.file_client_args,
             save_optimizer=self.save_optimizer,
             save_param_scheduler=self.save_param_scheduler,
             meta=meta,
@@ -96,13 +143,32 @@ class CheckpointHook(MMEngineCheckpointHook):
         )
         if not is_main_process():
             return
-        os.replace(osp.join(self.out_dir, partial), self.last_ckpt)
         pointer = osp.relpath(self.last_ckpt, runner.work_dir)
         write_text(osp.join(runner.work_dir, 'last_checkpoint'), pointer)
         for old in outdated:
             path = osp.join(self.out_dir, self.filename_tmpl.format(old))
             if osp.isfile(path):
                 os.remove(path)
+
+    def _save_best_checkpoint(self, runner, metrics) -> None:
+        """mmengine's, with the new best saved atomically before the previous one is removed."""
+        if not self.save_best:
+            return
+        deferred = self.file_backend = _DeferredRemoval(self.file_backend)
+        save = runner.save_checkpoint
+        runner.save_checkpoint = lambda out_dir, filename, **kwargs: self._save_atomically(
+            runner, filename, save=save, **kwargs
+        )
+        try:
+            super()._save_best_checkpoint(runner, metrics)
+        finally:
+            self.file_backend = deferred.backend
+            del runner.save_checkpoint  # the Runner's own method again
+        kept = {getattr(self, 'best_ckpt_path', None), *getattr(self, 'best_ckpt_path_dict', {}).values()}
+        for path in deferred.removed:
+            if path not in kept and osp.isfile(path) and is_main_process():
+                os.remove(path)
+                runner.logger.info(f'The previous best checkpoint {path} is removed')
 
 
 @HOOKS.register_module()

@@ -1,8 +1,10 @@
 """Test-only fault injection, imported by a run's config (`custom_imports`), set by the environment:
 - FAULT_KILL_AT_PUT=N: SIGKILL this process halfway through the Nth file it writes through mmengine's local file
   backend (every checkpoint save goes through it), the file left truncated as a real kill would leave it;
+- FAULT_ENOSPC_AT_PUT=N: the Nth such write finds the disk full: half the file lands, then OSError(ENOSPC);
 - FAULT_KILL_AT_ITER=N with the hook `dict(type='KillAtIteration')`: SIGKILL it right after training iteration N."""
 
+import errno
 import os
 import signal
 
@@ -11,23 +13,26 @@ from mmengine.hooks import Hook
 from mmengine.registry import HOOKS
 
 KILL_AT = int(os.environ.get('FAULT_KILL_AT_PUT', '0'))
+ENOSPC_AT = int(os.environ.get('FAULT_ENOSPC_AT_PUT', '0'))
 _puts = 0
 _put = LocalBackend.put
 
 
-def _put_then_die(self, obj: bytes, filepath) -> None:
+def _faulty_put(self, obj: bytes, filepath) -> None:
     global _puts
     _puts += 1
-    if _puts != KILL_AT:
+    if _puts not in (KILL_AT, ENOSPC_AT):
         return _put(self, obj, filepath)
-    with open(filepath, 'wb') as f:
+    with open(filepath, 'wb') as f:  # half the file lands, as a kill or a full disk leaves it
         f.write(obj[: len(obj) // 2])
         f.flush()
         os.fsync(f.fileno())
-    os.kill(os.getpid(), signal.SIGKILL)
+    if _puts == KILL_AT:
+        os.kill(os.getpid(), signal.SIGKILL)
+    raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(filepath))
 
 
-LocalBackend.put = _put_then_die
+LocalBackend.put = _faulty_put
 
 
 @HOOKS.register_module()

@@ -1,7 +1,9 @@
 """A run survives being killed, stops on a loss that is not finite, and meets a bad key with one line: the engine's
 hooks and CLI (engine/hooks.py, engine/cli.py) on short real runs of the demo recipe."""
 
+import errno
 import os
+import re
 import shutil
 import stat
 import subprocess
@@ -10,11 +12,14 @@ from pathlib import Path
 
 import pytest
 import torch
+from mmengine.hooks import CheckpointHook as MMEngineCheckpointHook
 from tool_env import tool_env
 
-from backbones.checkpoint import export_backbone, latest_checkpoint, load_checkpoint
+from backbones.checkpoint import DiskFullError, export_backbone, latest_checkpoint, load_checkpoint
+from backbones.errors import CheckpointError
 from datagen.demo_world import generate
 from engine.cli import ConfigError, main
+from engine.hooks import CheckpointHook
 
 ROOT = Path(__file__).resolve().parents[1]
 RECIPE = ROOT / 'configs/cls/demo/resnet18d_cosine_ls.py'
@@ -75,6 +80,7 @@ def test_a_kill_inside_a_checkpoint_save_leaves_the_last_good_one_and_resume_fin
     resumed = tool([*argv, '--resume'], tmp_path)
     assert resumed.returncode == 0, resumed.stderr[-2000:]
     assert 'resumed epoch: 1' in resumed.stdout + resumed.stderr
+    assert f'{work}: removed 1 unfinished save(s) of an interrupted run: epoch_2.pth.partial' in resumed.stdout
     assert (work / 'last_checkpoint').read_text() == 'epoch_3.pth'  # relative: a copied work dir resumes its own
     assert 'epoch_3.pth' in checkpoints(work) and not any(n.endswith('.partial') for n in checkpoints(work))
     assert load_checkpoint(latest_checkpoint(str(work)))['meta']['epoch'] == 3
@@ -276,3 +282,55 @@ def test_a_killed_run_leaves_no_dataloader_worker_behind(world, tmp_path):
     while survivors() and time.monotonic() < deadline:
         time.sleep(0.1)
     assert survivors() == []
+
+
+def test_a_full_disk_during_a_save_stops_in_one_line_and_the_last_good_checkpoint_stays_loadable(world, tmp_path):
+    config = tmp_path / 'faulty.py'
+    config.write_text(f"_base_ = '{RECIPE}'\n{KILL_PLUGIN}")
+    work = tmp_path / 'work'
+    argv = [str(config), '--work-dir', str(work), '--data-root', str(world), *epochs(3), '--cfg-options', *QUICK]
+    expected = re.compile(
+        rf'error: {re.escape(str(work))}: no space left on the device \(\d+\.\d MiB free\) while saving '
+        r'epoch_2\.pth; the last good checkpoint, epoch_1\.pth, is untouched'
+    )
+    for resume, put in (([], '4'), (['--resume'], '1')):  # epoch_2's save; then a resume's first, the disk still full
+        full = tool([*argv, *resume], tmp_path, env={'FAULT_ENOSPC_AT_PUT': put})
+        assert full.returncode == 1 and 'Traceback' not in full.stderr, full.stderr[-2000:]
+        assert expected.fullmatch(full.stderr.strip().splitlines()[-1]), full.stderr[-500:]
+        assert checkpoints(work) == ['best_top1_epoch_1.pth', 'epoch_1.pth']  # the half-written file is gone
+        assert load_checkpoint(latest_checkpoint(str(work)))['meta']['epoch'] == 1
+    resumed = tool([*argv, '--resume'], tmp_path)  # space again: the run goes on from epoch 1
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    assert load_checkpoint(latest_checkpoint(str(work)))['meta']['epoch'] == 3
+
+
+def test_a_best_save_that_fails_keeps_the_previous_best_which_mmengines_hook_deletes_first(world, tmp_path):
+    work = tmp_path / 'work'
+    runner = main(
+        'cls',
+        'train',
+        [str(RECIPE), '--work-dir', str(work), '--data-root', str(world), *epochs(1), '--cfg-options', *QUICK],
+    )
+    hook = next(h for h in runner.hooks if isinstance(h, CheckpointHook))
+    previous = work / 'best_top1_epoch_1.pth'
+    assert hook.best_ckpt_path == str(previous) and checkpoints(work) == ['best_top1_epoch_1.pth', 'epoch_1.pth']
+
+    def full_disk(out_dir, filename, **kwargs):  # half a file lands, then the device is full
+        Path(out_dir, filename).write_bytes(b'half a checkpoint')
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), filename)
+
+    runner.save_checkpoint = full_disk
+    with pytest.raises(
+        DiskFullError, match=r'while saving best_top1_epoch_1\.pth; the last good checkpoint, epoch_1\.pth'
+    ):
+        hook._save_best_checkpoint(runner, {hook.key_indicators[0]: 101.0})  # better than any top-1
+    assert checkpoints(work) == ['best_top1_epoch_1.pth', 'epoch_1.pth']  # the previous best, whole; no partial
+    assert load_checkpoint(str(previous))['meta']['epoch'] == 1
+
+    runner.save_checkpoint = full_disk
+    with pytest.raises(OSError):
+        MMEngineCheckpointHook._save_best_checkpoint(hook, runner, {hook.key_indicators[0]: 102.0})
+    # mmengine's order: the previous best removed, then the new one written in its place, here half of it
+    assert previous.read_bytes() == b'half a checkpoint'
+    with pytest.raises(CheckpointError, match='not a readable torch checkpoint'):
+        load_checkpoint(str(previous))
