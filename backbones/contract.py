@@ -19,7 +19,7 @@ from collections.abc import Sequence
 import torch.nn as nn
 from torch.nn.modules.batchnorm import _BatchNorm
 
-from .errors import BackboneArgError
+from .errors import ArgTypeError, BackboneArgError
 
 
 def normalise_out_indices(out_indices: int | Sequence[int], num_stages: int) -> tuple[int, ...]:
@@ -61,7 +61,7 @@ def init_cfg_with_pretrained(pretrained: str | None, init_cfg: dict | list | Non
     if pretrained is None:
         return init_cfg
     if not isinstance(pretrained, str):
-        raise TypeError(f'pretrained must be a str or None, got {type(pretrained).__name__}')
+        raise ArgTypeError(f'pretrained must be a str or None, got {type(pretrained).__name__}')
     if init_cfg is not None:
         raise BackboneArgError(f'pretrained={pretrained!r} and init_cfg are both set; keep only init_cfg')
     warnings.warn(

@@ -24,3 +24,11 @@ class UnknownDepthError(UserError, KeyError):
 
 class CheckpointError(UserError):
     """A checkpoint that cannot be loaded safely."""
+
+
+class ArgError(UserError):
+    """A value given to a model, transform, loss, hook or scheduler (a config key) that cannot work."""
+
+
+class ArgTypeError(ArgError, TypeError):
+    """A value of the wrong type (also a TypeError, as Python's own checks raise)."""

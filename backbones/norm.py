@@ -4,6 +4,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from .errors import ArgError
+
 
 class GhostBatchNorm2d(nn.BatchNorm2d):
     """BatchNorm whose training statistics come from `num_splits` equal slices of the batch ("ghost batch norm",
@@ -19,14 +21,14 @@ class GhostBatchNorm2d(nn.BatchNorm2d):
     def __init__(self, num_features: int, num_splits: int = 16, **kwargs):
         super().__init__(num_features, **kwargs)
         if int(num_splits) < 1:
-            raise ValueError(f'norm_cfg: GhostBN num_splits={num_splits!r} must be ≥ 1')
+            raise ArgError(f'norm_cfg: GhostBN num_splits={num_splits!r} must be ≥ 1')
         self.num_splits = int(num_splits)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if not self.training or self.num_splits == 1:
             return super().forward(x)
         if x.shape[0] % self.num_splits:
-            raise ValueError(f'GhostBN: batch of {x.shape[0]} does not split into {self.num_splits} equal slices')
+            raise ArgError(f'GhostBN: batch of {x.shape[0]} does not split into {self.num_splits} equal slices')
         # Each slice's batch statistics land in one row of these (momentum 1 copies them); a slice of the batch keeps
         # the memory format (channels_last stays channels_last), and native batch_norm runs on it forward and back.
         dtype = self.running_mean.dtype if self.track_running_stats else torch.float32
@@ -60,12 +62,12 @@ def build_norm(cfg: dict, channels: int) -> nn.Module:
     cfg.pop('_scope_', None)  # mmengine's mark on dicts read from an `mmseg::`/`mmdet::` base
     kind = cfg.pop('type', None)
     if kind not in _NORMS:
-        raise ValueError(f'norm_cfg: unknown type {kind!r}; expected one of {", ".join(_NORMS)}')
+        raise ArgError(f'norm_cfg: unknown type {kind!r}; expected one of {", ".join(_NORMS)}')
     requires_grad = cfg.pop('requires_grad', True)
     freeze_scale = cfg.pop('freeze_scale', False)
     if kind == 'GN':
         if 'num_groups' not in cfg:
-            raise ValueError("norm_cfg: type 'GN' needs num_groups")
+            raise ArgError("norm_cfg: type 'GN' needs num_groups")
         layer = nn.GroupNorm(num_channels=channels, **cfg)
     else:
         layer = _NORMS[kind](channels, **cfg)

@@ -2,6 +2,7 @@
 
 import copy
 
+from .errors import ArgError
 from .registry import MODELS
 from .resnet import VARIANTS, BasicBlock, ResNet
 
@@ -19,6 +20,6 @@ def build_backbone(name_or_cfg: str | dict, **overrides):
     """Build a backbone from a preset name or a config dict; `overrides` update the config."""
     if isinstance(name_or_cfg, str):
         if name_or_cfg not in PRESETS:
-            raise ValueError(f'unknown backbone preset {name_or_cfg!r}; expected one of {", ".join(PRESETS)}')
+            raise ArgError(f'unknown backbone preset {name_or_cfg!r}; expected one of {", ".join(PRESETS)}')
         name_or_cfg = PRESETS[name_or_cfg]
     return MODELS.build({**copy.deepcopy(name_or_cfg), **overrides})

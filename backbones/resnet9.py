@@ -28,7 +28,7 @@ from mmengine.model import BaseModule
 from torch.nn.modules.batchnorm import _BatchNorm
 
 from .contract import check_frozen_stages, eval_batch_norms, freeze, init_cfg_with_pretrained, normalise_out_indices
-from .errors import BackboneArgError
+from .errors import ArgError, BackboneArgError
 from .norm import build_norm
 from .registry import MODELS
 
@@ -40,7 +40,8 @@ ACTIVATIONS = ('ReLU', 'CELU', 'GELU', 'SiLU')
 
 
 def build_act(act_cfg: dict) -> nn.Module:
-    """`dict(type=<a torch.nn activation>, **kwargs)`: 'ReLU' as on the page, 'CELU' (alpha 0.075) as in its part 8."""
+    """`dict(type=<a torch.nn activation>, **kwargs)`: 'ReLU' as on the page, 'CELU' as in its part 8 (alpha 0.075
+    with learnable BN scales, 0.3 with the scales frozen at 1)."""
     cfg = dict(act_cfg)
     cfg.pop('_scope_', None)  # mmengine's mark on dicts read from an `mmseg::`/`mmdet::` base
     kind = cfg.pop('type', None)
@@ -89,7 +90,7 @@ class PatchWhitening(nn.Module):
             second_moment += rows.T @ rows
             count += rows.shape[0]
         if count < 2:
-            raise ValueError(f'PatchWhitening.fit: {count} patches; needs images of at least {size}×{size} px')
+            raise ArgError(f'PatchWhitening.fit: {count} patches; needs images of at least {size}×{size} px')
         eigenvalues, eigenvectors = torch.linalg.eigh(second_moment / (count - 1))  # ascending
         eigenvalues, eigenvectors = eigenvalues.flip(0), eigenvectors.flip(1)
         filters = eigenvectors.T / torch.sqrt(eigenvalues.clamp(min=0) + eps)[:, None]
@@ -158,7 +159,8 @@ class ResNet9(BaseModule):
             part 8; the filters are fitted to the training images by `tricks.PatchWhiteningHook`).
         pool_before_norm: with downsample='pool', conv → max-pool → norm → activation (the page's part 8) instead of
             conv → norm → activation → max-pool: the same function class with a quarter of the norm/act work.
-        act_cfg: the activation, `dict(type='ReLU')` (the page) or e.g. `dict(type='CELU', alpha=0.075)` (part 8).
+        act_cfg: the activation, `dict(type='ReLU')` (the page) or e.g. `dict(type='CELU', alpha=0.3)` (part 8 with
+            frozen BN scales; 0.075 with learnable ones).
         bn_weight_init: 'ones' (today's PyTorch, the page's finding) or 'uniform' (γ ~ U[0, 1], as PyTorch 0.4 did).
         out_indices: the layers (0..2 = layer1..3) whose outputs are returned, at strides 2, 4, 8.
         frozen_stages: freeze prep (0) and layers 1..frozen_stages; -1 freezes nothing.

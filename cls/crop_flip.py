@@ -7,6 +7,7 @@ cached as one uint8 tensor, a 2-core CPU otherwise spends more time in per-sampl
 import torch
 import torch.nn.functional as F
 
+from backbones.errors import ArgError
 from backbones.registry import MODELS
 
 
@@ -30,7 +31,7 @@ class RandomCropFlip:
 
     def __init__(self, padding: int = 4):
         if padding < 0:
-            raise ValueError(f'RandomCropFlip: padding must be >= 0, got {padding}')
+            raise ArgError(f'RandomCropFlip: padding must be >= 0, got {padding}')
         self.padding = padding
 
     def __call__(self, inputs: torch.Tensor, targets: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

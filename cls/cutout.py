@@ -7,6 +7,7 @@ already normalised, so 0 is the data set's mean colour.
 
 import torch
 
+from backbones.errors import ArgError
 from backbones.registry import MODELS
 
 
@@ -14,7 +15,7 @@ def cutout(inputs: torch.Tensor, size: int) -> torch.Tensor:
     """N×C×H×W `inputs` with one size×size square of each image, at a random place inside it, set to 0."""
     n, _, h, w = inputs.shape
     if not 0 < size <= min(h, w):
-        raise ValueError(f'cutout: a {size}-px square does not fit a {h}×{w} image')
+        raise ArgError(f'cutout: a {size}-px square does not fit a {h}×{w} image')
     top = torch.randint(0, h - size + 1, (n, 1, 1), device=inputs.device)
     left = torch.randint(0, w - size + 1, (n, 1, 1), device=inputs.device)
     rows = torch.arange(h, device=inputs.device).view(1, h, 1)
@@ -29,7 +30,7 @@ class Cutout:
 
     def __init__(self, size: int = 8):
         if size <= 0:
-            raise ValueError(f'Cutout: size must be > 0, got {size}')
+            raise ArgError(f'Cutout: size must be > 0, got {size}')
         self.size = size
 
     def __call__(self, inputs: torch.Tensor, targets: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

@@ -36,7 +36,7 @@ from PIL import Image
 from torchvision.transforms import v2
 
 from backbones.checkpoint import atomic_write
-from backbones.errors import UserError
+from backbones.errors import ArgTypeError, UserError
 from backbones.registry import DATA_SAMPLERS, DATASETS, FUNCTIONS, TRANSFORMS
 
 IMAGE_EXTENSIONS = frozenset({'.jpg', '.jpeg', '.png', '.bmp', '.webp', '.tif', '.tiff', '.gif'})  # GIF: 1st frame
@@ -297,7 +297,7 @@ class PCALighting(v2.Transform):
 
     def transform(self, inpt: torch.Tensor, params: dict) -> torch.Tensor:
         if inpt.dtype != torch.uint8:
-            raise TypeError(f'PCALighting expects uint8 images on 0-255, got {inpt.dtype}')
+            raise ArgTypeError(f'PCALighting expects uint8 images on 0-255, got {inpt.dtype}')
         shift = self.eigvec @ (params['alpha'] * self.eigval)
         return (inpt + shift[:, None, None]).round().clamp(0, 255).to(torch.uint8)
 

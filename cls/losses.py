@@ -13,6 +13,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from backbones.errors import ArgError
 from backbones.registry import MODELS
 
 SMOOTHING_FORMS = ('paper', 'uniform')
@@ -24,11 +25,11 @@ def smooth_targets(labels: torch.Tensor, num_classes: int, epsilon: float, form:
     other; `form='uniform'` (GluonCV, timm, torch's `cross_entropy(label_smoothing=ε)`): (1 − ε)·one-hot + ε/K.
     ε = 0 gives one-hot either way."""
     if form not in SMOOTHING_FORMS:
-        raise ValueError(f'label smoothing form {form!r}: expected one of {", ".join(SMOOTHING_FORMS)}')
+        raise ArgError(f'label smoothing form {form!r}: expected one of {", ".join(SMOOTHING_FORMS)}')
     if not 0 <= epsilon < 1:
-        raise ValueError(f'label smoothing epsilon must be in [0, 1), got {epsilon}')
+        raise ArgError(f'label smoothing epsilon must be in [0, 1), got {epsilon}')
     if num_classes < 2:
-        raise ValueError(f'label smoothing needs num_classes >= 2, got {num_classes}')
+        raise ArgError(f'label smoothing needs num_classes >= 2, got {num_classes}')
     off, on = (
         (epsilon / (num_classes - 1), 1.0 - epsilon)
         if form == 'paper'
@@ -46,7 +47,7 @@ def at_least_float32(x: torch.Tensor) -> torch.Tensor:
 def soft_cross_entropy(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
     """Batch mean of −Σ_k targets_k · log softmax(logits)_k, in at least float32."""
     if logits.shape != targets.shape:
-        raise ValueError(f'logits {tuple(logits.shape)} and targets {tuple(targets.shape)} must have the same shape')
+        raise ArgError(f'logits {tuple(logits.shape)} and targets {tuple(targets.shape)} must have the same shape')
     logits = at_least_float32(logits)
     return -(targets.to(logits.dtype) * F.log_softmax(logits, dim=-1)).sum(dim=-1).mean()
 
@@ -55,13 +56,13 @@ def distillation_weights(weights: str | tuple[float, float]) -> tuple[float, flo
     """(hard, soft) weights from a form name ('paper', 'gluoncv') or a pair; checked at build time, not mid-run."""
     if isinstance(weights, str):
         if weights not in DISTILL_WEIGHTS:
-            raise ValueError(
+            raise ArgError(
                 f'distillation weights {weights!r}: expected one of {", ".join(DISTILL_WEIGHTS)} or a (hard, soft) pair'
             )
         return DISTILL_WEIGHTS[weights]
     hard, soft = weights
     if hard < 0 or soft < 0:
-        raise ValueError(f'distillation weights must be >= 0, got {tuple(weights)}')
+        raise ArgError(f'distillation weights must be >= 0, got {tuple(weights)}')
     return float(hard), float(soft)
 
 
@@ -82,7 +83,7 @@ def distillation_losses(
     is detached here, so it never receives a gradient whatever the caller passes.
     """
     if temperature <= 0:
-        raise ValueError(f'distillation temperature must be > 0, got {temperature}')
+        raise ArgError(f'distillation temperature must be > 0, got {temperature}')
     hard_weight, soft_weight = distillation_weights(weights)
     student = F.log_softmax(at_least_float32(logits) / temperature, dim=-1)
     teacher = F.log_softmax(at_least_float32(teacher_logits.detach()) / temperature, dim=-1)
@@ -103,7 +104,7 @@ class ClassificationLoss(nn.Module):
     def __init__(self, distill_temperature: float = 20.0, distill_weights: str | tuple[float, float] = 'gluoncv'):
         super().__init__()
         if distill_temperature <= 0:
-            raise ValueError(f'distillation temperature must be > 0, got {distill_temperature}')
+            raise ArgError(f'distillation temperature must be > 0, got {distill_temperature}')
         self.distill_temperature = distill_temperature
         self.distill_weights = distillation_weights(distill_weights)
 

@@ -7,6 +7,7 @@ label smoothing; the model runs its distillation teacher on the mixed inputs, so
 import numpy as np
 import torch
 
+from backbones.errors import ArgError
 from backbones.registry import MODELS
 
 
@@ -20,9 +21,9 @@ def mixup(
     seeds) when it is None.
     """
     if alpha <= 0:
-        raise ValueError(f'mixup alpha must be > 0, got {alpha}')
+        raise ArgError(f'mixup alpha must be > 0, got {alpha}')
     if targets.ndim != 2 or not targets.is_floating_point():
-        raise ValueError(f'mixup needs float probability targets [N, K], got {targets.dtype} {tuple(targets.shape)}')
+        raise ArgError(f'mixup needs float probability targets [N, K], got {targets.dtype} {tuple(targets.shape)}')
     rng = np.random if generator is None else generator
     lam = float(rng.beta(alpha, alpha))
     partner = torch.from_numpy(rng.permutation(inputs.shape[0])).to(inputs.device)
@@ -37,9 +38,9 @@ class Mixup:
 
     def __init__(self, alpha: float = 0.2, prob: float = 1.0):
         if alpha <= 0:
-            raise ValueError(f'mixup alpha must be > 0, got {alpha}')
+            raise ArgError(f'mixup alpha must be > 0, got {alpha}')
         if not 0 <= prob <= 1:
-            raise ValueError(f'mixup prob must be in [0, 1], got {prob}')
+            raise ArgError(f'mixup prob must be in [0, 1], got {prob}')
         self.alpha = alpha
         self.prob = prob
 

@@ -15,7 +15,7 @@ from mmengine.config import Config
 from mmengine.model import BaseDataPreprocessor, BaseModel
 
 from backbones.checkpoint import latest_checkpoint, load_checkpoint
-from backbones.errors import CheckpointError
+from backbones.errors import ArgError, CheckpointError
 from backbones.registry import MODELS
 
 from .losses import smooth_targets
@@ -181,10 +181,10 @@ class ImageClassifier(BaseModel):
         }
         super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
         if pooling not in POOLINGS:
-            raise ValueError(f'ImageClassifier: pooling {pooling!r}; expected one of {", ".join(POOLINGS)}')
+            raise ArgError(f'ImageClassifier: pooling {pooling!r}; expected one of {", ".join(POOLINGS)}')
         self.backbone = MODELS.build(backbone)
         if int(test_translate) < 0:
-            raise ValueError(f'ImageClassifier: test_translate={test_translate!r} must be ≥ 0 (pixels)')
+            raise ArgError(f'ImageClassifier: test_translate={test_translate!r} must be ≥ 0 (pixels)')
         self.pooling, self.logit_scale, self.test_flip = pooling, logit_scale, test_flip
         self.test_translate = int(test_translate)
         self.dropout = nn.Dropout(dropout) if dropout > 0 else nn.Identity()
@@ -220,7 +220,7 @@ class ImageClassifier(BaseModel):
             logits = self.test_time_logits(inputs, logits)
             scores = logits.float().softmax(dim=1)
             return [dict(scores=s, label=label) for s, label in zip(scores, labels)]
-        raise ValueError(f'ImageClassifier: unknown mode {mode!r}; expected tensor, loss or predict')
+        raise ArgError(f'ImageClassifier: unknown mode {mode!r}; expected tensor, loss or predict')
 
     def mirror_averaged_logits(self, inputs: torch.Tensor, logits: torch.Tensor | None = None) -> torch.Tensor:
         """The logits of `inputs` (`logits` if already computed), averaged with their mirror's if `test_flip`."""

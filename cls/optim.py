@@ -20,6 +20,7 @@ import torch.nn as nn
 from mmengine import optim as mmengine_optim
 from mmengine.logging import print_log
 
+from backbones.errors import ArgError, ArgTypeError
 from backbones.registry import OPTIM_WRAPPER_CONSTRUCTORS, OPTIM_WRAPPERS
 
 AGC_CLIPPED_FRACTION = 'train/agc_clipped_fraction'  # message-hub scalar: the share of units AGC clipped this step
@@ -61,7 +62,7 @@ def resolve_amp_dtype(dtype: str | torch.dtype | None, device_type: str) -> torc
         return torch.get_autocast_dtype(device_type)
     if isinstance(dtype, str):
         if dtype not in AMP_DTYPES:
-            raise ValueError(f'AmpOptimWrapper: dtype {dtype!r}; expected one of {", ".join(AMP_DTYPES)} or None')
+            raise ArgError(f'AmpOptimWrapper: dtype {dtype!r}; expected one of {", ".join(AMP_DTYPES)} or None')
         return getattr(torch, dtype)
     return dtype
 
@@ -229,7 +230,7 @@ class AmpOptimWrapper(mmengine_optim.AmpOptimWrapper, OptimWrapper):
         elif isinstance(loss_scale, dict):
             scaler_kwargs = loss_scale
         else:
-            raise TypeError(f'loss_scale must be of type float, dict, or "dynamic", but got {loss_scale}')
+            raise ArgTypeError(f'loss_scale must be of type float, dict, or "dynamic", but got {loss_scale}')
         if use_fsdp:
             from torch.distributed.fsdp.sharded_grad_scaler import ShardedGradScaler as scaler_type
         else:

@@ -9,6 +9,7 @@ import numpy as np
 from mmengine.optim.scheduler.lr_scheduler import LRSchedulerMixin
 from mmengine.optim.scheduler.param_scheduler import INF, _ParamScheduler
 
+from backbones.errors import ArgError
 from backbones.registry import PARAM_SCHEDULERS
 
 
@@ -25,7 +26,7 @@ class PiecewiseLinearLR(LRSchedulerMixin, _ParamScheduler):
     def __init__(self, optimizer, milestones, factors, begin: int = 0, end: int = INF, last_step: int = -1,
                  by_epoch: bool = True, verbose: bool = False):  # fmt: skip
         if len(milestones) != len(factors) or len(milestones) < 2 or list(milestones) != sorted(milestones):
-            raise ValueError(f'PiecewiseLinearLR: milestones {list(milestones)} must increase and pair with factors '
+            raise ArgError(f'PiecewiseLinearLR: milestones {list(milestones)} must increase and pair with factors '
                              f'{list(factors)}')  # fmt: skip
         self.milestones, self.factors = [float(m) for m in milestones], [float(f) for f in factors]
         super().__init__(optimizer, begin=begin, end=end, last_step=last_step, by_epoch=by_epoch, verbose=verbose)
@@ -34,7 +35,7 @@ class PiecewiseLinearLR(LRSchedulerMixin, _ParamScheduler):
     def build_iter_from_epoch(cls, *args, milestones, begin=0, end=INF, by_epoch=True, epoch_length=None, **kwargs):
         """Epoch milestones → iteration milestones, as mmengine converts begin and end."""
         if not by_epoch or not epoch_length:
-            raise ValueError('PiecewiseLinearLR: convert_to_iter_based needs by_epoch=True and the epoch length')
+            raise ArgError('PiecewiseLinearLR: convert_to_iter_based needs by_epoch=True and the epoch length')
         milestones = [m * epoch_length for m in milestones]
         begin, end = begin * epoch_length, end * epoch_length if end != INF else end
         return cls(*args, milestones=milestones, begin=begin, end=end, by_epoch=False, **kwargs)

@@ -14,6 +14,7 @@ import torch
 from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 
+from backbones.errors import ArgError
 from backbones.registry import HOOKS
 from backbones.resnet9 import PatchWhitening
 
@@ -28,7 +29,7 @@ class PatchWhiteningHook(Hook):
 
     def __init__(self, num_images: int = 10000, eps: float = 1e-2):
         if int(num_images) < 1 or not eps >= 0:
-            raise ValueError(f'PatchWhiteningHook: num_images={num_images!r} must be ≥ 1 and eps={eps!r} ≥ 0')
+            raise ArgError(f'PatchWhiteningHook: num_images={num_images!r} must be ≥ 1 and eps={eps!r} ≥ 0')
         self.num_images, self.eps = int(num_images), float(eps)
 
     def before_train(self, runner) -> None:
