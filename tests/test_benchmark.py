@@ -29,7 +29,8 @@ def test_quick_benchmark_prints_each_figure_as_a_ratio_of_two_measured_sides(tmp
     assert data['machine']['cpu'] and data['machine']['threads'] >= 1 and data['quick'] is True
     titles = [f['title'] for f in data['figures']]
     prefixes = ('1. cls step, resnet9', '1. cls step, resnet18d', '1. cls step, resnet50d', '1. cls model, resnet18d',
-                '1. cls model, resnet50d', '2. data path', '2. data pipeline', '3. det', '3. seg')  # fmt: skip
+                '1. cls model, resnet50d', '2. data path, CIFAR-10', '2. data path, the same', '2. data pipeline',
+                '3. det', '3. seg')  # fmt: skip
     for prefix in prefixes:
         assert sum(t.startswith(prefix) for t in titles) == 1, (prefix, titles)
     for figure in data['figures']:

@@ -10,7 +10,9 @@ repeats, so a machine that slows down for a while slows both; the absolute figur
    hook, logging) vs a plain PyTorch loop over the same modules, batch, precision and batch augmentation (the
    framework's overhead); our ResNet-D vs timm's in that plain loop (the model's).
 2. data pipeline (decoded + augmented images/s, one process = one worker): tricks.ImageFolder and our transforms vs
-   torchvision's ImageFolder and the same transforms on PIL images; CIFAR-10's 32-px JPEGs and 500-px JPEGs.
+   torchvision's ImageFolder and the same transforms on PIL images (500-px JPEGs); on CIFAR-10's 32-px JPEGs, the
+   resident set with the batch crop/flip vs torchvision decoding every JPEG per access (what residency buys), and vs
+   torchvision's per-image crop/flip over the same decoded tensors (what the batch path buys).
 3. det / seg iteration: Faster R-CNN and FCN of the demo configs with tricks.ResNet vs mmdet's ResNetV1d / mmseg's
    ResNetV1c of the same depth and widths, `model.train_step` on the same batch, each task in a fresh process.
 4. memory: the peak RSS of each side of 1 and 3, each side in a fresh process (`--side`), as RSS is per process.
@@ -286,11 +288,16 @@ def pipelines(root: Path, size: int, count: int, rounds: tuple[int, int]) -> dic
                   {name: n for name in sides}, times)  # fmt: skip
 
 
-def resident_vs_torchvision(root: Path, batch: int, count: int, rounds: tuple[int, int]) -> dict:
-    """CIFAR-10 as the record runs read it: tricks.ResidentImageFolder (decoded once) and the batch crop + flip of
-    the data preprocessor vs torchvision's ImageFolder, RandomCrop and flip per image (one worker)."""
+def resident_vs_torchvision(root: Path, batch: int, count: int, rounds: tuple[int, int]) -> list[dict]:
+    """CIFAR-10 as the record runs read it: tricks.ResidentImageFolder (decoded once, kept in memory) and the batch
+    crop + flip of the data preprocessor, against two torchvision sides, each a figure:
+    - torchvision's ImageFolder, decoding every JPEG on every access, then RandomCrop and flip per image (one worker):
+      what keeping the decoded set resident buys, with the batch path;
+    - torchvision's v2 RandomCrop and flip per image over the same decoded uint8 tensors, stacked into the batch:
+      what the batch path itself buys, the decoding being equal."""
     import torchvision.transforms as T
     from torchvision.datasets import ImageFolder as TorchvisionImageFolder
+    from torchvision.transforms import v2
 
     from cls.crop_flip import random_crop_flip
     from cls.resident import ResidentImageFolder
@@ -305,15 +312,26 @@ def resident_vs_torchvision(root: Path, batch: int, count: int, rounds: tuple[in
     n = min(count, len(resident)) // batch * batch
     order = torch.randperm(len(resident), generator=torch.Generator().manual_seed(0))[:n].tolist()
     theirs_order = [first[i] for i in order]  # the same images: the first `per_class` files of each class, sorted
+    batches = [order[start : start + batch] for start in range(0, n, batch)]
+    decoded = resident.__getitems__(list(range(len(resident))))['inputs']  # the same uint8 images, in memory
+    per_image = v2.Compose([v2.RandomCrop(32, padding=4, padding_mode='reflect'), v2.RandomHorizontalFlip()])
 
     def ours():
-        for start in range(0, n, batch):
-            random_crop_flip(resident.__getitems__(order[start : start + batch])['inputs'].float(), 4)
+        for indices in batches:
+            random_crop_flip(resident.__getitems__(indices)['inputs'].float(), 4)
 
-    sides = {'resident': ours, 'torchvision': lambda: [torchvision_set[i] for i in theirs_order]}
-    times = alternate(sides, *rounds)
-    return figure(f'2. data path, CIFAR-10 32-px JPEGs, {n} images a call: resident + batch crop/flip vs '
-                  'torchvision', 'images/s', {name: n for name in sides}, times)  # fmt: skip
+    def per_image_from_memory():
+        for indices in batches:
+            torch.stack([per_image(decoded[i]) for i in indices]).float()
+
+    decoding = alternate({'resident': ours, 'torchvision': lambda: [torchvision_set[i] for i in theirs_order]}, *rounds)
+    same_tensors = alternate({'batch': ours, 'per-image': per_image_from_memory}, *rounds)
+    return [
+        figure(f'2. data path, CIFAR-10 32-px JPEGs, {n} images a call: resident (decoded once) + batch crop/flip vs '
+               'torchvision decoding every JPEG per access', 'images/s', dict.fromkeys(decoding, n), decoding),
+        figure(f'2. data path, the same {n} decoded uint8 images in memory: batch crop/flip vs torchvision v2 per '
+               'image, stacked', 'images/s', dict.fromkeys(same_tensors, n), same_tensors),
+    ]  # fmt: skip
 
 
 # 3. det / seg ---------------------------------------------------------------------------------------------------------
@@ -523,7 +541,7 @@ def main() -> None:
         if not (cifar / 'train').is_dir():
             print(f'{cifar}/train not found: made-up 32-px JPEGs instead of CIFAR-10', flush=True)
             cifar = write_image_folder(tmp / 'cifar_like', 32, per_class=size['images'] // 10 * 4, fmt='JPEG')
-        figures.append(resident_vs_torchvision(cifar, 128, size['images'] * 4, size['rounds']))
+        figures.extend(resident_vs_torchvision(cifar, 128, size['images'] * 4, size['rounds']))
         large = write_image_folder(tmp / 'large', 500, per_class=max(2, size['images'] // 100), fmt='JPEG')
         figures.append(pipelines(large, 500, size['images'] // 10, size['rounds']))
         for task in TRANSFER_CASES:
