@@ -12,6 +12,7 @@ torch ≥ 2.6 loads with `weights_only=True`, which refuses what mmengine 0.10.7
 
 import collections
 import errno
+import hashlib
 import json
 import os
 import pickle
@@ -69,6 +70,43 @@ def from_plain(obj):
     return obj
 
 
+DIGESTS = 'tensor_digests'  # the key, in a checkpoint's `meta` or an export's metadata, of its tensors' digests
+verify_digests = True  # the tools' --no-verify sets it False, to read a damaged file anyway
+
+
+def tensor_digest(tensor: torch.Tensor) -> str:
+    """blake2b of a tensor's dtype, shape and bytes, 16 hex digits: one flipped bit anywhere changes it."""
+    data = tensor.detach().cpu().contiguous().reshape(-1).view(torch.uint8).numpy()
+    digest = hashlib.blake2b(f'{tensor.dtype}{tuple(tensor.shape)}'.encode(), digest_size=8)
+    digest.update(data)
+    return digest.hexdigest()
+
+
+def tensor_digests(obj, path: str = '') -> dict[str, str]:
+    """`{'state_dict/backbone.stem.0.weight': digest, 'optimizer/state/3/momentum_buffer': ...}`: every tensor under
+    `obj` by its path of keys, a checkpoint's `meta` left out (it holds the digests)."""
+    if torch.is_tensor(obj):
+        return {path: tensor_digest(obj)}
+    items = obj.items() if isinstance(obj, dict) else enumerate(obj) if isinstance(obj, (list, tuple)) else ()
+    found = {}
+    for key, value in items:
+        if not (path == '' and key == 'meta'):
+            found.update(tensor_digests(value, f'{path}/{key}' if path else str(key)))
+    return found
+
+
+def check_digests(path: str, content, saved: dict[str, str] | None) -> None:
+    """Compare what was loaded from `path` with the digests saved with it (a file without any passes: it predates
+    them or comes from elsewhere); one CheckpointError naming the file and the first tensor that differs."""
+    if not saved or not verify_digests:
+        return
+    found = tensor_digests(content)
+    for name, digest in saved.items():
+        if found.get(name) != digest:
+            what = 'is missing' if name not in found else 'does not match the digest saved with it'
+            raise CheckpointError(f'{path}: tensor {name} {what}: the file is damaged (--no-verify reads it anyway)')
+
+
 def load_checkpoint(path: str, map_location='cpu'):
     """Load a `.pth`/`.pt` (torch, `weights_only=True`) or `.safetensors` file; never runs code from it."""
     path = os.path.expanduser(str(path))
@@ -79,9 +117,15 @@ def load_checkpoint(path: str, map_location='cpu'):
 
         device = map_location if isinstance(map_location, (str, torch.device)) else 'cpu'
         try:
-            return load_file(path, device=str(device))
+            weights = load_file(path, device=str(device))
         except Exception as err:  # safetensors raises its own error types
             raise CheckpointError(f'{path}: not a readable safetensors file ({_first_line(err)})') from None
+        from safetensors import safe_open
+
+        with safe_open(path, 'pt') as f:
+            saved = (f.metadata() or {}).get(DIGESTS)
+        check_digests(path, {'state_dict': weights}, json.loads(saved) if saved else None)
+        return weights
     try:
         checkpoint = torch.load(path, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as err:
@@ -96,6 +140,8 @@ def load_checkpoint(path: str, map_location='cpu'):
         raise CheckpointError(
             f'{path}: not a readable torch checkpoint ({type(err).__name__}: {_first_line(err)})'
         ) from None
+    meta = checkpoint.get('meta') if isinstance(checkpoint, dict) else None
+    check_digests(path, checkpoint, meta.get(DIGESTS) if isinstance(meta, dict) else None)
     return from_plain(checkpoint)
 
 
@@ -217,6 +263,7 @@ def export_backbone(
         raise CheckpointError(f'{checkpoint_path}: no "{prefix}*" weights in the checkpoint')
     card = checkpoint.get('meta', {}).get('trick_card', {})
     meta = dict(backbone=card.get('backbone', {}).get('config'), trick_card=card, source=checkpoint_path)
+    meta[DIGESTS] = tensor_digests({'state_dict': weights})
     os.makedirs(out_dir, exist_ok=True)
     atomic_write(
         os.path.join(out_dir, 'backbone.safetensors'),

@@ -7,6 +7,7 @@ mmseg's own configs run unchanged through these tools too, and every run saves p
 """
 
 import argparse
+import contextlib
 import difflib
 import errno
 import importlib
@@ -18,12 +19,13 @@ from dataclasses import dataclass, field
 from mmengine.config import Config, DictAction
 from mmengine.runner import Runner
 
+from backbones import checkpoint as checkpoint_io
 from backbones.checkpoint import free_space, latest_checkpoint
 from backbones.errors import UserError
 from backbones.exported import follow_exported_channels
 from cls.optim import resolve_amp_dtype
 
-from .host import reuse_freed_memory
+from .host import reuse_freed_memory, work_dir_lock
 from .tasks import TASKS, Task
 
 AMP_DTYPES = {'auto': None, 'fp16': 'float16', 'bf16': 'bfloat16'}  # None: the device's default (cls.optim)
@@ -51,6 +53,7 @@ class RunSettings:
     cfg_options: dict = field(default_factory=dict)
     launcher: str = 'none'
     debug: bool = False  # a failed run shows its traceback, not just its one-line error
+    verify: bool = True  # check every checkpoint's tensors against the digests saved with them
 
     def argv(self) -> list[str]:
         """The train/test tool's arguments for these settings (the inverse of `parse_args`)."""
@@ -71,6 +74,8 @@ class RunSettings:
             argv += ['--resume'] + ([] if self.resume == 'auto' else [self.resume])
         if self.debug:
             argv += ['--debug']
+        if not self.verify:
+            argv += ['--no-verify']
         return argv
 
 
@@ -125,6 +130,12 @@ def parse_args(mode: str, argv: list[str] | None = None) -> RunSettings:
     )
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm'], default='none')
     parser.add_argument('--debug', action='store_true', help='show the traceback of a failed run')
+    parser.add_argument(
+        '--no-verify',
+        dest='verify',
+        action='store_false',
+        help="load checkpoints whose tensors do not match the digests saved with them (a damaged file's best part)",
+    )
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
     args = vars(parser.parse_args(argv))
     os.environ.setdefault('LOCAL_RANK', str(args.pop('local_rank')))
@@ -400,16 +411,19 @@ def tool(task_name: str, mode: str) -> None:
 
 def main(task_name: str, mode: str, argv: list[str] | None = None) -> Runner:
     settings = parse_args(mode, argv)
+    checkpoint_io.verify_digests = settings.verify
     cfg = load_config(TASKS[task_name], settings)
     join_cpu_process_group(cfg)
     if mode == 'test':
         cfg.load_from = settings.checkpoint
-    runner = Runner.from_cfg(cfg)
-    if mode == 'train':
+        runner = Runner.from_cfg(cfg)
+        runner.test()
+        return runner
+    rank = int(os.environ.get('RANK', os.environ.get('SLURM_PROCID', 0)))
+    with work_dir_lock(cfg.work_dir) if rank == 0 else contextlib.nullcontext():  # one run per work dir
+        runner = Runner.from_cfg(cfg)
         check_batches(runner, settings.config)
         runner.train()
-    else:
-        runner.test()
     return runner
 
 

@@ -16,13 +16,11 @@
   shapes) would pass a shape check.
 """
 
-import ctypes
 import json
 import math
 import os
 import os.path as osp
 import random
-import signal
 import time
 
 import numpy as np
@@ -34,6 +32,7 @@ from mmengine.model import is_model_wrapper
 from mmengine.runner import EpochBasedTrainLoop
 
 from backbones.checkpoint import (
+    DIGESTS,
     DiskFullError,
     exported_meta,
     free_space,
@@ -41,6 +40,7 @@ from backbones.checkpoint import (
     is_disk_full,
     latest_checkpoint,
     load_checkpoint,
+    tensor_digests,
     to_plain,
     write_json,
     write_text,
@@ -49,9 +49,15 @@ from backbones.errors import CheckpointError, UserError
 from backbones.registry import FUNCTIONS, HOOKS
 from cls.data import SeededSampler, reseed
 
+from .host import die_with_parent
+
 
 class NonFiniteLossError(UserError):
     """The training loss became NaN or infinite."""
+
+
+class NonFiniteWeightsError(UserError):
+    """A tensor of the model to be saved is NaN or infinite."""
 
 
 class _DeferredRemoval:
@@ -173,10 +179,13 @@ class CheckpointHook(MMEngineCheckpointHook):
 
 @HOOKS.register_module()
 class NonFiniteLossHook(Hook):
-    """Stop the run at the first iteration whose training loss (or a loss term) is NaN or infinite, with one line
-    naming the iteration and the terms, before that model is validated or checkpointed: the last good checkpoint stays
-    the latest and the best. A step that fp16's dynamic loss scaling skips (gradients overflow, the loss is finite) is
-    normal training and passes."""
+    """Stop the run at the first iteration whose training loss (or a loss term) is NaN or infinite, or before any
+    checkpoint whose weights or buffers (BN statistics, an EMA copy) are not all finite, with one line naming the
+    iteration and the terms or the first bad tensor, before that model is validated or saved: the last good checkpoint
+    stays the latest and the best, and only a checkpoint whose tensors are all finite is ever called good. (A finite
+    loss does not make finite weights: the last step of an epoch can break them after its loss was computed, and the
+    epoch's checkpoint is saved before its validation.) A step that fp16's dynamic loss scaling skips (gradients
+    overflow, the loss is finite) is normal training and passes."""
 
     priority = 'VERY_HIGH'  # after_train_iter: before the checkpoint hook and the loop's validation
 
@@ -190,6 +199,17 @@ class NonFiniteLossHook(Hook):
             f'iteration {runner.iter + 1}: the training loss is not finite ({shown}); stopped '
             f'before validating or saving it; the last good checkpoint is {last or "none"}'
         )
+
+    def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
+        for part in ('state_dict', 'ema_state_dict'):
+            for name, tensor in (checkpoint.get(part) or {}).items():
+                if torch.is_tensor(tensor) and tensor.is_floating_point() and not torch.isfinite(tensor).all():
+                    bad = int((~torch.isfinite(tensor)).sum())
+                    last = latest_checkpoint(runner.work_dir)
+                    raise NonFiniteWeightsError(
+                        f'iteration {runner.iter}: {part} {name} has {bad} of {tensor.numel()} values not finite; '
+                        f'stopped before saving or validating this model; the last good checkpoint is {last or "none"}'
+                    )
 
 
 def process_start_time() -> float:
@@ -266,12 +286,15 @@ class TimeToAccuracyHook(Hook):
 
 @HOOKS.register_module()
 class PlainCheckpointHook(Hook):
-    """Make every checkpoint the Runner saves plain data (see `backbones.checkpoint`)."""
+    """Make every checkpoint the Runner saves plain data (see `backbones.checkpoint`), with a digest of every tensor in
+    its `meta`, which `load_checkpoint` checks: a flipped byte in the weights, the optimiser state or the EMA copy is
+    then one line naming the file and the tensor, not a silently different model."""
 
     priority = 'LOWEST'  # after every other hook has added its part
 
     def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
         plain = to_plain(checkpoint)
+        plain.setdefault('meta', {})[DIGESTS] = tensor_digests(plain)
         checkpoint.clear()
         checkpoint.update(plain)
 
@@ -350,16 +373,7 @@ def seed_worker(worker_id: int) -> None:
     seed = torch.initial_seed() % 2**32
     random.seed(seed)
     np.random.seed(seed)
-    _die_with_parent()
-
-
-def _die_with_parent() -> None:
-    """Linux: this process gets SIGKILL when its parent dies, so a killed run leaves no DataLoader worker behind
-    (torch's own watchdog notices only after a while)."""
-    try:
-        ctypes.CDLL('libc.so.6', use_errno=True).prctl(1, signal.SIGKILL)  # 1 = PR_SET_PDEATHSIG
-    except (OSError, AttributeError):
-        pass  # not Linux: torch's watchdog still ends the worker
+    die_with_parent()
 
 
 @HOOKS.register_module()

@@ -1,4 +1,5 @@
-"""What the host process needs set before a run, whatever the task.
+"""What the host process needs set before a run, whatever the task: memory reuse, dying with its parent, and one
+run per work dir.
 
 `reuse_freed_memory`: a CPU training step allocates and frees activation buffers of tens of MB. glibc serves
 allocations above its mmap threshold (dynamic, at most 32 MiB) with fresh mmap'd pages and returns them with munmap
@@ -10,9 +11,14 @@ matters as much: with the mmap threshold alone, a ResNet-50-D step at 224 px (ba
 times (0.1–2.1 s of system time a step) as freed memory at the heap's top went back to the kernel.
 """
 
+import contextlib
 import ctypes
 import ctypes.util
+import fcntl
 import os
+import signal
+
+from backbones.errors import UserError
 
 M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3  # glibc's mallopt parameters (malloc.h)
 DEFAULT_MMAP_THRESHOLD = 1 << 30
@@ -33,3 +39,43 @@ def reuse_freed_memory() -> bool:
     # Both: heap-served buffers, and freed ones kept at the heap's top instead of trimmed back to the kernel (its
     # default trim threshold of 128 KiB would hand them back after every step, to be page-faulted in again).
     return bool(mallopt(M_MMAP_THRESHOLD, value)) and bool(mallopt(M_TRIM_THRESHOLD, value))
+
+
+def die_with_parent(sig: int = signal.SIGKILL) -> None:
+    """Linux: this process gets `sig` when its parent dies (PR_SET_PDEATHSIG), so a killed run leaves no DataLoader
+    worker behind (torch's own watchdog notices only after a while), and a killed ladder no training run. Elsewhere
+    nothing happens."""
+    try:
+        ctypes.CDLL('libc.so.6', use_errno=True).prctl(1, sig)  # 1 = PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
+class WorkDirBusyError(UserError):
+    """Another live process is training in this work dir."""
+
+
+@contextlib.contextmanager
+def work_dir_lock(work_dir: str):
+    """While inside, this process is the one run training in `work_dir` (an exclusive flock on `work_dir/.train.lock`,
+    which holds its PID); or refuse in one line naming the holder's PID. The kernel drops the lock when the process
+    dies, killed or not, so no stale lock outlives a run. Two runs on one dir would rotate each other's checkpoints
+    away."""
+    os.makedirs(work_dir, exist_ok=True)
+    with open(os.path.join(work_dir, '.train.lock'), 'a+') as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            lock.seek(0)
+            raise WorkDirBusyError(
+                f'{work_dir}: another run (PID {lock.read().strip() or "unknown"}) is training in this work dir; '
+                f'wait for it to end, stop it, or give this run another --work-dir'
+            ) from None
+        lock.seek(0)
+        lock.truncate()
+        lock.write(f'{os.getpid()}\n')
+        lock.flush()
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)

@@ -3,12 +3,15 @@
 import fcntl
 import os
 import os.path as osp
+import signal
 import subprocess
 import sys
 import time
 from dataclasses import dataclass
 
 from mmengine.config import Config
+
+from engine.host import die_with_parent
 
 from .cache import card, ensure_embedded_world, finish, prepare, read_scalars, reusable
 from .plan import Ladder, LadderError, Step
@@ -36,6 +39,13 @@ class Running:
     log_file: str
     started: float
     length: tuple[str, int]  # ('epoch' | 'iter', total)
+
+
+def _dies_with_the_ladder() -> None:
+    """In each step's process, before it runs: SIGTERM when the ladder dies, however it dies (a kill by PID too),
+    so no step goes on writing into a work dir that a rerun of the ladder would use (torchrun passes it on to its
+    ranks; each run's work-dir lock refuses a second writer all the same, `engine.host.lock_work_dir`)."""
+    die_with_parent(signal.SIGTERM)
 
 
 def _length(cfg: Config) -> tuple[str, int]:
@@ -139,7 +149,12 @@ def _run_steps(ladder: Ladder, log, poll_s: float, progress_every_s: float, worl
             log_file = osp.join(step.work_dir, 'ladder_train.log')
             with open(log_file, 'a') as out:
                 process = subprocess.Popen(
-                    command(step, resume), stdout=out, stderr=subprocess.STDOUT, env=env, cwd=os.getcwd()
+                    command(step, resume),
+                    stdout=out,
+                    stderr=subprocess.STDOUT,
+                    env=env,
+                    cwd=os.getcwd(),
+                    preexec_fn=_dies_with_the_ladder,
                 )
             running.append(Running(step, step_card, process, log_file, time.monotonic(), _length(cfg)))
             done = total - len(pending) - len(running)

@@ -2,12 +2,15 @@
 - FAULT_KILL_AT_PUT=N: SIGKILL this process halfway through the Nth file it writes through mmengine's local file
   backend (every checkpoint save goes through it), the file left truncated as a real kill would leave it;
 - FAULT_ENOSPC_AT_PUT=N: the Nth such write finds the disk full: half the file lands, then OSError(ENOSPC);
-- FAULT_KILL_AT_ITER=N with the hook `dict(type='KillAtIteration')`: SIGKILL it right after training iteration N."""
+- FAULT_KILL_AT_ITER=N with the hook `dict(type='KillAtIteration')`: SIGKILL it right after training iteration N;
+- FAULT_BREAK_AT_ITER=N with the hook `dict(type='BreakWeightsAtIteration')`: right after training iteration N (its
+  loss finite), the model's first parameter becomes NaN, as a last step's exploding update leaves it."""
 
 import errno
 import os
 import signal
 
+import torch
 from mmengine.fileio.backends import LocalBackend
 from mmengine.hooks import Hook
 from mmengine.registry import HOOKS
@@ -48,3 +51,19 @@ class KillAtIteration(Hook):
     def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None) -> None:
         if runner.iter + 1 == self.at:
             os.kill(os.getpid(), signal.SIGKILL)
+
+
+@HOOKS.register_module()
+class BreakWeightsAtIteration(Hook):
+    """A hook (`dict(type='BreakWeightsAtIteration')`): NaN into the first parameter after training iteration
+    FAULT_BREAK_AT_ITER (1-based)."""
+
+    priority = 'LOWEST'
+
+    def __init__(self):
+        self.at = int(os.environ.get('FAULT_BREAK_AT_ITER', '0'))
+
+    def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None) -> None:
+        if runner.iter + 1 == self.at:
+            with torch.no_grad():
+                next(runner.model.parameters()).fill_(float('nan'))

@@ -2,6 +2,8 @@
 
 import collections
 import os
+import struct
+import zipfile
 
 import pytest
 import torch
@@ -14,7 +16,16 @@ from mmengine.runner import Runner
 
 import engine.hooks  # noqa: F401  (tricks.PlainCheckpointHook)
 from backbones import ResNet, build_backbone
-from backbones.checkpoint import CheckpointError, from_plain, load_checkpoint, to_plain
+from backbones import checkpoint as checkpoint_io
+from backbones.checkpoint import (
+    DIGESTS,
+    CheckpointError,
+    export_backbone,
+    from_plain,
+    load_checkpoint,
+    tensor_digests,
+    to_plain,
+)
 
 
 class TinyClassifier(BaseModel):
@@ -181,3 +192,58 @@ def test_plain_conversion_round_trips():
     assert back['m'] == collections.Counter({3: 1}) and isinstance(back['m'], collections.Counter)
     assert back['arr'].tolist() == [0.0, 1.0, 2.0, 3.0]
     assert back['nested'][0][1] == 'x'
+
+
+def flip_a_byte_of(path, member_suffix: str) -> None:
+    """Flip one byte in the stored data of the zip member whose name ends with `member_suffix` (torch's archives are
+    stored uncompressed, so this is a byte of that tensor), in place, as a disk or a copy would damage it."""
+    with zipfile.ZipFile(path) as archive:
+        info = next(i for i in archive.infolist() if i.filename.endswith(member_suffix))
+    with open(path, 'r+b') as f:
+        f.seek(info.header_offset + 26)
+        name_length, extra_length = struct.unpack('<HH', f.read(4))
+        f.seek(info.header_offset + 30 + name_length + extra_length + info.file_size // 2)
+        byte = f.read(1)
+        f.seek(-1, os.SEEK_CUR)
+        f.write(bytes([byte[0] ^ 0x01]))
+
+
+def test_a_flipped_byte_in_any_saved_tensor_is_named_on_load_and_no_verify_reads_it_anyway(tmp_path):
+    make_runner(tmp_path, max_epochs=1).train()
+    path = tmp_path / 'epoch_1.pth'
+    good = load_checkpoint(str(path))
+    saved = good['meta'][DIGESTS]
+    assert 'state_dict/fc.weight' in saved and any(name.startswith('optimizer/state/') for name in saved)
+    assert saved == tensor_digests(to_plain(dict(good, meta={})))  # every tensor of the file, optimiser state too
+    with zipfile.ZipFile(path) as archive:  # the data records, one per tensor storage: flip a byte of each in turn
+        members = sorted(i.filename.split('/data/')[1] for i in archive.infolist() if '/data/' in i.filename)
+    for member in members:
+        damaged = tmp_path / f'damaged_{member}.pth'
+        damaged.write_bytes(path.read_bytes())
+        flip_a_byte_of(damaged, f'/data/{member}')
+        with pytest.raises(CheckpointError, match=r'tensor \S+ does not match the digest saved with it: the file is '
+                           r'damaged \(--no-verify reads it anyway\)') as err:  # fmt: skip
+            load_checkpoint(str(damaged))
+        assert str(damaged) in str(err.value) and '\n' not in str(err.value)
+        checkpoint_io.verify_digests = False
+        try:
+            assert load_checkpoint(str(damaged))['meta']['epoch'] == 1  # read as it is, the damage included
+        finally:
+            checkpoint_io.verify_digests = True
+
+
+def test_an_export_carries_its_digests_and_a_damaged_one_is_named(tmp_path):
+    weights = {'conv.weight': torch.randn(4, 3, 3, 3), 'bn.running_mean': torch.randn(4)}
+    export_backbone('unused', str(tmp_path), prefix='', checkpoint={'state_dict': weights, 'meta': {}})
+    exported = load_checkpoint(str(tmp_path / 'backbone.pth'))
+    assert all(torch.equal(exported['state_dict'][k], v) for k, v in weights.items())
+    assert set(exported['meta'][DIGESTS]) == {'state_dict/conv.weight', 'state_dict/bn.running_mean'}
+    assert set(load_checkpoint(str(tmp_path / 'backbone.safetensors'))) == set(weights)  # its digests check out
+    flip_a_byte_of(tmp_path / 'backbone.pth', '/data/0')
+    with pytest.raises(CheckpointError, match=r'backbone\.pth: tensor state_dict/\S+ does not match'):
+        load_checkpoint(str(tmp_path / 'backbone.pth'))
+    raw = bytearray((tmp_path / 'backbone.safetensors').read_bytes())
+    raw[-1] ^= 0x01  # the last byte of the last tensor's data
+    (tmp_path / 'backbone.safetensors').write_bytes(bytes(raw))
+    with pytest.raises(CheckpointError, match=r'backbone\.safetensors: tensor state_dict/\S+ does not match'):
+        load_checkpoint(str(tmp_path / 'backbone.safetensors'))

@@ -449,9 +449,19 @@ def test_the_ladder_warns_when_a_teacher_does_not_beat_its_student():
     assert weak_teachers(ladder, results) == []
 
 
+def alive(pid: int) -> bool:
+    """Whether process `pid` runs (a zombie, dead but not yet reaped, counts as dead)."""
+    try:
+        with open(f'/proc/{pid}/stat') as f:
+            return f.read().rsplit(')', 1)[1].split()[0] not in ('Z', 'X')
+    except FileNotFoundError:
+        return False
+
+
 def test_a_ladder_killed_mid_step_resumes_that_step_from_its_last_checkpoint(tmp_path):
-    """A real SIGKILL of the ladder and the run it started (their whole process group), in the middle of a cls step;
-    the same command then resumes that step from its last checkpoint and finishes the ladder."""
+    """A real SIGKILL of the ladder alone (by its PID), in the middle of a cls step: the run it started dies with it
+    (it used to go on writing), and the same command then resumes that step from its last checkpoint and finishes
+    the ladder."""
     import os
     import signal
     import time
@@ -477,8 +487,18 @@ rows = [dict(name='B', cls='configs/cls/demo/resnet18b_standard.py')]
     deadline = time.monotonic() + 240
     while not (step / 'epoch_1.pth').exists() and time.monotonic() < deadline and ladder.poll() is None:
         time.sleep(0.2)
-    os.killpg(ladder.pid, signal.SIGKILL)
+    run_pid = int((step / '.train.lock').read_text())  # the step's train process holds its work dir
+    os.kill(ladder.pid, signal.SIGKILL)
     ladder.wait()
+    deadline = time.monotonic() + 20
+    while alive(run_pid) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    stray = alive(run_pid)
+    try:
+        os.killpg(ladder.pid, signal.SIGKILL)  # whatever is left of the group, so a failure here leaves nothing behind
+    except ProcessLookupError:
+        pass
+    assert not stray, 'the step went on running after its ladder was killed'
     assert (step / 'epoch_1.pth').exists() and not (step / 'epoch_3.pth').exists(), sorted(os.listdir(step))
     assert not (step / 'ladder_step.json').exists()  # unfinished: no record
 

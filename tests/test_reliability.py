@@ -16,10 +16,11 @@ from mmengine.hooks import CheckpointHook as MMEngineCheckpointHook
 from tool_env import tool_env
 
 from backbones.checkpoint import DiskFullError, export_backbone, latest_checkpoint, load_checkpoint
-from backbones.errors import CheckpointError
+from backbones.errors import CheckpointError, UserError
 from datagen.demo_world import generate
 from engine.cli import ConfigError, main
 from engine.hooks import CheckpointHook
+from engine.host import work_dir_lock
 
 ROOT = Path(__file__).resolve().parents[1]
 RECIPE = ROOT / 'configs/cls/demo/resnet18d_cosine_ls.py'
@@ -163,6 +164,43 @@ def test_a_loss_that_turns_nan_stops_the_run_with_one_line_and_keeps_the_last_go
     assert checkpoints(work) == ['best_top1_epoch_1.pth', 'epoch_1.pth']  # no NaN model saved, none called best
 
 
+def test_weights_broken_by_an_epochs_last_step_are_neither_validated_nor_saved(world, tmp_path):
+    """The loss of iteration 4, the last of epoch 2, is finite; the update after it breaks the weights. The epoch's
+    checkpoint and its validation come next: the run stops before both, and epoch 1's checkpoint stays the good one."""
+    work = tmp_path / 'work'
+    config = tmp_path / 'breaks.py'
+    config.write_text(f"_base_ = '{RECIPE}'\n{KILL_PLUGIN}custom_hooks = [dict(type='BreakWeightsAtIteration')]\n")
+    argv = [str(config), '--work-dir', str(work), '--data-root', str(world), *epochs(3), '--cfg-options', *QUICK]
+    done = tool(argv, tmp_path, env={'FAULT_BREAK_AT_ITER': '4'})  # 128 images, batch 64: 2 iterations an epoch
+    assert done.returncode == 1 and 'Traceback' not in done.stderr, done.stderr[-2000:]
+    line = done.stderr.strip().splitlines()[-1]
+    assert re.fullmatch(
+        r'error: iteration 4: state_dict \S+ has \d+ of \d+ values not finite; stopped before saving or validating '
+        rf'this model; the last good checkpoint is {re.escape(str(work / "epoch_1.pth"))}',
+        line,
+    ), line
+    assert checkpoints(work) == ['best_top1_epoch_1.pth', 'epoch_1.pth']
+    assert 'Epoch(val) [2]' not in done.stdout  # epoch 2 was not validated
+
+
+def test_one_run_per_work_dir_the_second_refused_naming_the_first_and_no_lock_outlives_its_run(world, tmp_path):
+    work = tmp_path / 'work'
+    killed = subprocess.run(  # a holder that dies without a word: the kernel drops its lock
+        [sys.executable, '-c', f'import os, signal; from engine.host import work_dir_lock\n'
+         f'with work_dir_lock({str(work)!r}): os.kill(os.getpid(), signal.SIGKILL)'],
+        cwd=ROOT, env=tool_env(), timeout=60,
+    )  # fmt: skip
+    assert killed.returncode == -9
+    with work_dir_lock(str(work)):  # free again: this test's process takes it
+        second = tool([str(RECIPE), '--work-dir', str(work), '--data-root', str(world), *epochs(1)], tmp_path)
+    assert second.returncode == 1, second.stderr[-2000:]
+    assert second.stderr.strip().splitlines()[-1] == (
+        f'error: {work}: another run (PID {os.getpid()}) is training in this work dir; wait for it to end, stop it, '
+        'or give this run another --work-dir'
+    )
+    assert checkpoints(work) == []
+
+
 def test_fp16_steps_that_the_loss_scaler_skips_are_not_an_error(world, tmp_path):
     # A loss scale of 2^60 overflows fp16 gradients: the scaler skips those steps and halves the scale; the loss
     # itself stays finite, and the run goes on.
@@ -198,6 +236,21 @@ def test_fp16_steps_that_the_loss_scaler_skips_are_not_an_error(world, tmp_path)
 def test_a_misspelt_config_key_is_refused_naming_it(option, message):
     with pytest.raises(ConfigError, match=message.replace('(', r'\(').replace(')', r'\)').replace('?', r'\?')):
         main('cls', 'train', [str(RECIPE), '--cfg-options', option])
+
+
+@pytest.mark.parametrize(
+    'option, message',
+    [  # each used to end in a ValueError traceback from inside the model's build
+        ('model.backbone.norm_cfg.type=bn', "norm_cfg: unknown type 'bn'; expected one of"),
+        ('model.data_preprocessor.label_smoothing=1.0', 'label smoothing epsilon must be in [0, 1), got 1.0'),
+        ('model.pooling=median', "ImageClassifier: pooling 'median'; expected one of"),
+    ],
+)
+def test_a_bad_argument_value_is_one_line_naming_it(world, tmp_path, option, message):
+    argv = [str(RECIPE), '--work-dir', str(tmp_path), '--data-root', str(world), *epochs(1), '--cfg-options', option]
+    with pytest.raises(UserError) as err:  # what the tools print as `error: <line>`, without a traceback
+        main('cls', 'train', argv)
+    assert message in str(err.value) and '\n' not in str(err.value), str(err.value)
 
 
 def test_a_run_shorter_than_its_warmup_names_the_scheduler_and_the_key():
