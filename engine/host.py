@@ -14,6 +14,7 @@ times (0.1–2.1 s of system time a step) as freed memory at the heap's top went
 import contextlib
 import ctypes
 import ctypes.util
+import errno
 import fcntl
 import os
 import signal
@@ -57,15 +58,18 @@ class WorkDirBusyError(UserError):
 
 @contextlib.contextmanager
 def work_dir_lock(work_dir: str):
-    """While inside, this process is the one run training in `work_dir` (an exclusive flock on `work_dir/.train.lock`,
-    which holds its PID); or refuse in one line naming the holder's PID. The kernel drops the lock when the process
-    dies, killed or not, so no stale lock outlives a run. Two runs on one dir would rotate each other's checkpoints
-    away."""
+    """While inside, this process is the one run training in `work_dir` (an exclusive POSIX lock on
+    `work_dir/.train.lock`, which holds its PID); or refuse in one line naming the holder's PID. The kernel drops the
+    lock when the process dies, killed or not, so no stale lock outlives a run; and unlike flock's, the lock is the
+    process's own, not shared with the DataLoader workers it forks (which may outlive it by a few seconds). Two runs
+    on one dir would rotate each other's checkpoints away."""
     os.makedirs(work_dir, exist_ok=True)
     with open(os.path.join(work_dir, '.train.lock'), 'a+') as lock:
         try:
-            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
+            fcntl.lockf(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as err:
+            if err.errno not in (errno.EACCES, errno.EAGAIN):
+                raise
             lock.seek(0)
             raise WorkDirBusyError(
                 f'{work_dir}: another run (PID {lock.read().strip() or "unknown"}) is training in this work dir; '
@@ -78,4 +82,4 @@ def work_dir_lock(work_dir: str):
         try:
             yield
         finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
+            fcntl.lockf(lock, fcntl.LOCK_UN)
