@@ -5,7 +5,7 @@
 embedded_world = 'data/demo'
 jobs = 2
 threads = 1
-schedule_scale = dict(cls=0.4, det=0.5, seg=0.5)
+schedule_scale = dict(cls=1 / 3, det=0.4, seg=0.4)
 cfg_options = dict(cls={'default_hooks.logger.interval': 10}, det={'default_hooks.logger.interval': 10},
                    seg={'default_hooks.logger.interval': 10})
 rows = [

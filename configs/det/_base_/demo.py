@@ -6,7 +6,7 @@
 _base_ = './voc0712.py'
 
 data_root = 'data/demo/voc/'
-# cls.demo_world.THING_CLASSES (tests/test_det_configs.py checks they agree)
+# datagen.demo_world.THING_CLASSES (tests/test_det_configs.py checks they agree)
 classes = ('striped_disc', 'dotted_disc', 'checkered_square', 'striped_square', 'plain_triangle', 'dotted_triangle',
            'checkered_cross', 'plain_ring', 'striped_star')
 image_size = 96
@@ -20,8 +20,10 @@ model = dict(
     roi_head=dict(
         bbox_roi_extractor=dict(out_channels=64),
         bbox_head=dict(in_channels=64, fc_out_channels=256, num_classes=len(classes))),
-    train_cfg=dict(rpn_proposal=dict(max_per_img=100), rcnn=dict(sampler=dict(num=64))),
-    test_cfg=dict(rpn=dict(max_per_img=100)))
+    # A 96-px scene has ~2,300 anchors; the stock nms_pre (2,000 per level in training) kept all of them for an
+    # O(n²) CPU NMS per image, ~27 % of a step (docs/benchmarks.md). The top 500 per level go to NMS instead.
+    train_cfg=dict(rpn_proposal=dict(nms_pre=500, max_per_img=100), rcnn=dict(sampler=dict(num=64))),
+    test_cfg=dict(rpn=dict(nms_pre=500, max_per_img=100)))
 
 train_pipeline = [
     dict(type='LoadImageFromFile'),
