@@ -61,9 +61,8 @@ def follow_exported_channels(model_cfg: dict, readers: tuple[str, ...], where: s
     for a head. A value the config states otherwise is replaced, in one warning line naming both and `where`; a
     config whose backbone is not an export, or whose export is not there yet, is left as it is."""
     backbone = model_cfg.get('backbone') or {}
-    if not str(backbone.get('type', '')).endswith('ExportedBackbone') or not osp.isfile(
-        backbone.get('checkpoint') or ''
-    ):
+    exported = str(backbone.get('type', '')).endswith('ExportedBackbone')
+    if not exported or not osp.isfile(backbone.get('checkpoint') or ''):
         return
     channels = exported_out_channels(backbone)
     for key in readers:
@@ -71,14 +70,7 @@ def follow_exported_channels(model_cfg: dict, readers: tuple[str, ...], where: s
         for index, module in enumerate(modules if isinstance(modules, list) else [modules] if modules else []):
             if 'in_channels' not in module:
                 continue
-            picked = module.get('in_index', -1) if key != 'neck' else None
-            wanted = (
-                list(channels)
-                if picked is None
-                else [channels[i] for i in picked]
-                if isinstance(picked, (list, tuple))
-                else channels[picked]
-            )
+            wanted = list(channels) if key == 'neck' else _picked(channels, module.get('in_index', -1))
             stated = module['in_channels']
             if (list(stated) if isinstance(stated, (list, tuple)) else stated) != wanted:
                 name = f'model.{key}' + (f'[{index}]' if isinstance(modules, list) else '')
@@ -88,3 +80,8 @@ def follow_exported_channels(model_cfg: dict, readers: tuple[str, ...], where: s
                     level=logging.WARNING,
                 )
                 module['in_channels'] = wanted
+
+
+def _picked(channels: tuple[int, ...], in_index: int | list[int]) -> int | list[int]:
+    """The channels of the maps a head's `in_index` picks: one, or a list for a list (mmseg's resize_concat)."""
+    return [channels[i] for i in in_index] if isinstance(in_index, (list, tuple)) else channels[in_index]

@@ -134,7 +134,7 @@ def parse_args(mode: str, argv: list[str] | None = None) -> RunSettings:
         '--no-verify',
         dest='verify',
         action='store_false',
-        help="load checkpoints whose tensors do not match the digests saved with them (a damaged file's best part)",
+        help='load a checkpoint even where a tensor does not match the digest saved with it (to salvage a file)',
     )
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
     args = vars(parser.parse_args(argv))

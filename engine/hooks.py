@@ -22,6 +22,7 @@ import os
 import os.path as osp
 import random
 import time
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -119,7 +120,7 @@ class CheckpointHook(MMEngineCheckpointHook):
             if osp.exists(partial):
                 os.remove(partial)
             pointer = osp.join(runner.work_dir, 'last_checkpoint')
-            last = open(pointer).read().strip() if osp.isfile(pointer) else None
+            last = Path(pointer).read_text().strip() if osp.isfile(pointer) else None
             raise DiskFullError(
                 f'{runner.work_dir}: no space left on the device ({free_space(self.out_dir)} free) while saving '
                 f'{filename}; '
