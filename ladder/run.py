@@ -44,7 +44,7 @@ class Running:
 def _dies_with_the_ladder() -> None:
     """In each step's process, before it runs: SIGTERM when the ladder dies, however it dies (a kill by PID too),
     so no step goes on writing into a work dir that a rerun of the ladder would use (torchrun passes it on to its
-    ranks; each run's work-dir lock refuses a second writer all the same, `engine.host.lock_work_dir`)."""
+    ranks; each run's work-dir lock refuses a second writer all the same, `engine.host.work_dir_lock`)."""
     die_with_parent(signal.SIGTERM)
 
 
