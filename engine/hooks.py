@@ -52,6 +52,8 @@ from cls.data import SeededSampler, reseed
 
 from .host import die_with_parent
 
+PREEMPTED_PREFIX = 'preempted_'  # a stop signal's checkpoint (engine.preemption), superseded by the next regular save
+
 
 class NonFiniteLossError(UserError):
     """The training loss became NaN or infinite."""
@@ -150,12 +152,27 @@ class CheckpointHook(MMEngineCheckpointHook):
         )
         if not is_main_process():
             return
-        pointer = osp.relpath(self.last_ckpt, runner.work_dir)
-        write_text(osp.join(runner.work_dir, 'last_checkpoint'), pointer)
-        for old in outdated:
-            path = osp.join(self.out_dir, self.filename_tmpl.format(old))
+        self._point_at(runner, self.last_ckpt)
+        outdated = [self.filename_tmpl.format(step) for step in outdated]
+        for name in outdated + [name for name in os.listdir(self.out_dir) if name.startswith(PREEMPTED_PREFIX)]:
+            path = osp.join(self.out_dir, name)
             if osp.isfile(path):
                 os.remove(path)
+
+    def save_preempted(self, runner, filename: str, meta: dict) -> str:
+        """Save the run as it stands after this step into `filename` (atomically), with the optimiser and schedulers
+        and `meta`, and point `last_checkpoint` at it; the next regular save removes it. Returns its path."""
+        path = osp.join(self.out_dir, filename)
+        self._save_atomically(
+            runner, filename, meta=meta, by_epoch=False, save_optimizer=True, save_param_scheduler=True, **self.args
+        )
+        if is_main_process():
+            self._point_at(runner, path)
+        return path
+
+    @staticmethod
+    def _point_at(runner, path: str) -> None:
+        write_text(osp.join(runner.work_dir, 'last_checkpoint'), osp.relpath(path, runner.work_dir))
 
     def _save_best_checkpoint(self, runner, metrics) -> None:
         """mmengine's, with the new best saved atomically before the previous one is removed."""
@@ -203,14 +220,22 @@ class NonFiniteLossHook(Hook):
 
     def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
         for part in ('state_dict', 'ema_state_dict'):
-            for name, tensor in (checkpoint.get(part) or {}).items():
-                if torch.is_tensor(tensor) and tensor.is_floating_point() and not torch.isfinite(tensor).all():
-                    bad = int((~torch.isfinite(tensor)).sum())
-                    last = latest_checkpoint(runner.work_dir)
-                    raise NonFiniteWeightsError(
-                        f'iteration {runner.iter}: {part} {name} has {bad} of {tensor.numel()} values not finite; '
-                        f'stopped before saving or validating this model; the last good checkpoint is {last or "none"}'
-                    )
+            self._check(runner, part, checkpoint.get(part) or {})
+
+    def before_val_epoch(self, runner) -> None:  # an epoch with no save before its validation
+        model = runner.model.module if is_model_wrapper(runner.model) else runner.model
+        self._check(runner, 'state_dict', model.state_dict())
+
+    @staticmethod
+    def _check(runner, part: str, state: dict) -> None:
+        for name, tensor in state.items():
+            if torch.is_tensor(tensor) and tensor.is_floating_point() and not torch.isfinite(tensor).all():
+                bad = int((~torch.isfinite(tensor)).sum())
+                last = latest_checkpoint(runner.work_dir)
+                raise NonFiniteWeightsError(
+                    f'iteration {runner.iter}: {part} {name} has {bad} of {tensor.numel()} values not finite; '
+                    f'stopped before saving or validating this model; the last good checkpoint is {last or "none"}'
+                )
 
 
 def process_start_time() -> float:

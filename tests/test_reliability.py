@@ -183,6 +183,26 @@ def test_weights_broken_by_an_epochs_last_step_are_neither_validated_nor_saved(w
     assert 'Epoch(val) [2]' not in done.stdout  # epoch 2 was not validated
 
 
+def test_weights_broken_in_an_epoch_with_no_save_are_not_validated(world, tmp_path):
+    """Checkpoints every 2 epochs: epoch 1 ends with a validation and no save, so only the check before validation
+    stands between the broken weights (after iteration 2, epoch 1's last) and a metric computed from them."""
+    work = tmp_path / 'work'
+    config = tmp_path / 'breaks.py'
+    config.write_text(f"_base_ = '{RECIPE}'\n{KILL_PLUGIN}custom_hooks = [dict(type='BreakWeightsAtIteration')]\n")
+    argv = [str(config), '--work-dir', str(work), '--data-root', str(world), *epochs(3), '--cfg-options', *QUICK,
+            'default_hooks.checkpoint.interval=2']  # fmt: skip
+    done = tool(argv, tmp_path, env={'FAULT_BREAK_AT_ITER': '2'})
+    assert done.returncode == 1 and 'Traceback' not in done.stderr, done.stderr[-2000:]
+    line = done.stderr.strip().splitlines()[-1]
+    assert re.fullmatch(
+        r'error: iteration 2: state_dict \S+ has \d+ of \d+ values not finite; stopped before saving or validating '
+        r'this model; the last good checkpoint is none',
+        line,
+    ), line
+    assert checkpoints(work) == []
+    assert 'Epoch(val)' not in done.stdout
+
+
 def test_one_run_per_work_dir_the_second_refused_naming_the_first_and_no_lock_outlives_its_run(world, tmp_path):
     work = tmp_path / 'work'
     killed = subprocess.run(  # a holder that dies without a word: the kernel drops its lock
