@@ -16,7 +16,8 @@ SCOPE = 'tricks'
 # Where each registry's classes are registered, for lazy import.
 _LOCATIONS = {
     'MODELS': ['backbones', 'cls'],
-    'HOOKS': ['engine.hooks', 'cls'],
+    'HOOKS': ['engine.hooks', 'engine.preemption', 'cls'],
+    'LOOPS': ['engine.preemption'],
     'FUNCTIONS': ['engine.hooks', 'cls'],
     'PARAM_SCHEDULERS': ['cls'],
     'DATASETS': ['cls'],
@@ -43,3 +44,4 @@ TRANSFORMS = _CHILDREN['TRANSFORMS']
 METRICS = _CHILDREN['METRICS']
 OPTIM_WRAPPERS = _CHILDREN['OPTIM_WRAPPERS']
 OPTIM_WRAPPER_CONSTRUCTORS = _CHILDREN['OPTIM_WRAPPER_CONSTRUCTORS']
+LOOPS = _CHILDREN['LOOPS']

@@ -24,6 +24,7 @@ import math
 import os
 import random
 from collections.abc import Sequence
+from itertools import islice
 from pathlib import Path
 from typing import NamedTuple
 
@@ -71,8 +72,11 @@ class SeededSampler(DefaultSampler):
     index). The draws then depend neither on which DataLoader worker loads a sample nor on what it loaded before: the
     same for any number of workers, persistent or not, and replayed exactly by a run resumed at an epoch's start."""
 
+    skip = 0  # indices the next epoch leaves out: a resume in the middle of an epoch (engine.preemption)
+
     def __iter__(self):
-        return (Draw(index, self.seed, self.epoch) for index in super().__iter__())
+        skip, self.skip = self.skip, 0
+        return (Draw(index, self.seed, self.epoch) for index in islice(super().__iter__(), skip, None))
 
 
 class ImageFolderError(UserError):

@@ -13,6 +13,7 @@ import errno
 import importlib
 import os
 import os.path as osp
+import subprocess
 import sys
 from dataclasses import dataclass, field
 
@@ -26,11 +27,12 @@ from backbones.exported import follow_exported_channels
 from cls.optim import resolve_amp_dtype
 
 from .host import reuse_freed_memory, work_dir_lock
+from .preemption import PREEMPTED_EXIT, Preempted
 from .tasks import TASKS, Task
 
 AMP_DTYPES = {'auto': None, 'fp16': 'float16', 'bf16': 'bfloat16'}  # None: the device's default (cls.optim)
 # Every run through these tools keeps them, whatever its config says (configs list them too, for other runners).
-SAFETY_HOOKS = ('tricks.NonFiniteLossHook', 'tricks.PlainCheckpointHook', 'tricks.ReseedHook')
+SAFETY_HOOKS = ('tricks.NonFiniteLossHook', 'tricks.PlainCheckpointHook', 'tricks.ReseedHook', 'tricks.PreemptionHook')
 # The default hooks mmengine's Runner itself knows (Runner.register_default_hooks): None removes one of these.
 MMENGINE_DEFAULT_HOOKS = ('runtime_info', 'timer', 'sampler_seed', 'logger', 'param_scheduler', 'checkpoint')
 
@@ -145,7 +147,7 @@ def parse_args(mode: str, argv: list[str] | None = None) -> RunSettings:
 def register_modules(task: Task) -> None:
     if task.toolkit:
         importlib.import_module(f'{task.toolkit}.utils').register_all_modules(init_default_scope=False)
-    for package in ('engine.hooks', 'cls', *([task.name] if task.transfers else [])):
+    for package in ('engine.hooks', 'engine.preemption', 'cls', *([task.name] if task.transfers else [])):
         importlib.import_module(package)  # our scope: backbones, shared hooks, cls modules, the task's own
 
 
@@ -232,8 +234,9 @@ def check_schedule_fits(cfg: Config, config: str) -> None:
 
 
 def use_safety_hooks(cfg: Config) -> None:
-    """Every run through these tools stops on a non-finite loss, saves plain-data checkpoints, and saves them in a
-    way a kill cannot break (`engine.hooks`), whatever its config (a stock mmdet/mmseg one too) lists."""
+    """Every run through these tools stops on a non-finite loss, saves plain-data checkpoints, saves them in a way a
+    kill cannot break (`engine.hooks`), and stops on a signal with a checkpoint it resumes from exactly, mid-epoch too
+    (`engine.preemption`), whatever its config (a stock mmdet/mmseg one too) lists."""
     hooks = cfg.setdefault('custom_hooks', [])
     for hook in SAFETY_HOOKS:
         if not any(h.get('type') in (hook, hook.removeprefix('tricks.')) for h in hooks):
@@ -241,6 +244,12 @@ def use_safety_hooks(cfg: Config) -> None:
     checkpoint = (cfg.get('default_hooks') or {}).get('checkpoint')
     if checkpoint and checkpoint.get('type') in ('CheckpointHook', 'mmengine.CheckpointHook'):
         checkpoint.type = 'tricks.CheckpointHook'
+    loop = cfg.get('train_cfg') or {}
+    for kind in ('EpochBasedTrainLoop', 'IterBasedTrainLoop'):  # mmengine's, safe to stop (engine.preemption)
+        by_epoch = kind == 'EpochBasedTrainLoop'
+        if loop.get('type') in (kind, f'mmengine.{kind}') or loop.get('by_epoch', not by_epoch) is by_epoch:
+            loop.pop('by_epoch', None)
+            loop.type = f'tricks.{kind}'
 
 
 def set_data_root(cfg: Config, data_root: str) -> None:
@@ -335,14 +344,17 @@ def evaluate_in_the_amp_rules_precision(cfg: Config) -> None:
 
 def join_cpu_process_group(cfg: Config) -> None:
     """mmengine 0.10.7 launches on accelerators only (it calls torch.cuda.set_device and gives DDP device ids). Without
-    one, a `--launcher pytorch` run (torchrun) joins a gloo process group here, before the Runner would, and wraps the
-    model for CPU DDP. torch's SyncBatchNorm runs on GPUs only: on CPU processes the model's SyncBN layers become
-    per-process BN (as mmengine makes them for a run that is not distributed), and the log says so."""
+    one, a `--launcher pytorch` (torchrun) or `--launcher slurm` run joins a gloo process group here, before the Runner
+    would, and wraps the model for CPU DDP. torch's SyncBatchNorm runs on GPUs only: on CPU processes the model's
+    SyncBN layers become per-process BN (as mmengine makes them for a run that is not distributed), and the log says
+    so."""
     import torch
     import torch.distributed as dist
 
-    if cfg.launcher != 'pytorch' or torch.cuda.is_available() or dist.is_initialized():
+    if cfg.launcher not in ('pytorch', 'slurm') or torch.cuda.is_available() or dist.is_initialized():
         return
+    if cfg.launcher == 'slurm':
+        use_slurm_ranks()
     dist.init_process_group('gloo')
     cfg.model_wrapper_cfg = {
         **dict(type='MMDistributedDataParallel', broadcast_buffers=False),
@@ -351,6 +363,20 @@ def join_cpu_process_group(cfg: Config) -> None:
     }
     if replace_sync_bn(cfg.model):
         print('SyncBN needs GPUs: on these CPU processes every SyncBN layer runs as per-process BN', flush=True)
+
+
+def use_slurm_ranks() -> None:
+    """torch's environment variables from Slurm's, as mmengine's slurm launcher sets them (which then calls
+    torch.cuda.set_device): the rank and world from the task, the address of the job's first node."""
+    os.environ['RANK'] = os.environ['SLURM_PROCID']
+    os.environ['WORLD_SIZE'] = os.environ['SLURM_NTASKS']
+    os.environ['LOCAL_RANK'] = os.environ.get('SLURM_LOCALID', '0')
+    os.environ.setdefault('MASTER_PORT', '29500')
+    if 'MASTER_ADDR' not in os.environ:
+        nodes = subprocess.run(
+            ['scontrol', 'show', 'hostnames', os.environ['SLURM_NODELIST']], capture_output=True, text=True, check=True
+        )
+        os.environ['MASTER_ADDR'] = nodes.stdout.split()[0]
 
 
 def replace_sync_bn(node) -> bool:
@@ -397,6 +423,9 @@ def tool(task_name: str, mode: str) -> None:
     reuse_freed_memory()
     try:
         main(task_name, mode)
+    except Preempted as err:  # a stop on request, saved: Slurm requeues on this status (tools/slurm_train.sh)
+        print(f'stopped: {err}', file=sys.stderr, flush=True)
+        raise SystemExit(PREEMPTED_EXIT) from None
     except UserError as err:
         if '--debug' in sys.argv:
             raise

@@ -4,7 +4,10 @@
 - FAULT_ENOSPC_AT_PUT=N: the Nth such write finds the disk full: half the file lands, then OSError(ENOSPC);
 - FAULT_KILL_AT_ITER=N with the hook `dict(type='KillAtIteration')`: SIGKILL it right after training iteration N;
 - FAULT_BREAK_AT_ITER=N with the hook `dict(type='BreakWeightsAtIteration')`: right after training iteration N (its
-  loss finite), the model's first parameter becomes NaN, as a last step's exploding update leaves it."""
+  loss finite), the model's first parameter becomes NaN, as a last step's exploding update leaves it;
+- FAULT_SIGNAL_AT_ITER=N (and FAULT_SIGNAL=TERM, USR1 or INT; FAULT_SIGNAL_TO=group or parent) with the hook
+  `dict(type='SignalAtIteration')`: rank 0 sends the signal to its own process group (what Slurm, a terminal's Ctrl-C
+  or `kill -- -PGID` do) or to its parent (torchrun, which passes it on to every rank) right after iteration N."""
 
 import errno
 import os
@@ -67,3 +70,23 @@ class BreakWeightsAtIteration(Hook):
         if runner.iter + 1 == self.at:
             with torch.no_grad():
                 next(runner.model.parameters()).fill_(float('nan'))
+
+
+@HOOKS.register_module()
+class SignalAtIteration(Hook):
+    """A hook (`dict(type='SignalAtIteration')`): on rank 0, send SIG$FAULT_SIGNAL to the process group or the parent
+    ($FAULT_SIGNAL_TO) right after training iteration FAULT_SIGNAL_AT_ITER (1-based)."""
+
+    priority = 'HIGHEST'  # before the PreemptionHook looks for a signal after the same iteration
+
+    def __init__(self):
+        self.at = int(os.environ.get('FAULT_SIGNAL_AT_ITER', '0'))
+        self.signal = getattr(signal, 'SIG' + os.environ.get('FAULT_SIGNAL', 'TERM'))
+        self.to = os.environ.get('FAULT_SIGNAL_TO', 'group')
+
+    def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None) -> None:
+        if runner.iter + 1 == self.at and runner.rank == 0:
+            if self.to == 'parent':
+                os.kill(os.getppid(), self.signal)
+            else:
+                os.killpg(os.getpgid(0), self.signal)
