@@ -12,9 +12,15 @@ from dataclasses import dataclass
 from mmengine.config import Config
 
 from engine.host import die_with_parent
+from engine.preemption import PREEMPTED_EXIT, StopSignals
 
 from .cache import card, ensure_embedded_world, finish, prepare, read_scalars, reusable
 from .plan import Ladder, LadderError, Step
+
+
+class LadderStopped(LadderError):
+    """A stop signal reached the ladder: its running steps saved where they were; the same command goes on."""
+
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 
@@ -93,15 +99,36 @@ def weak_teachers(ladder: Ladder, results: dict) -> list[str]:
 def run(ladder: Ladder, log=print, poll_s: float = 2.0, progress_every_s: float = 30.0) -> dict:
     """Run every step (reusing and resuming what it can) and return the results by step key.
 
-    A failed step stops only the steps that need it; the rest of the ladder goes on, and the failure is reported."""
+    A failed step stops only the steps that need it; the rest of the ladder goes on, and the failure is reported.
+    On SIGTERM, SIGUSR1 or SIGINT the ladder starts no more steps, passes SIGTERM on to the running ones, which save
+    after their current step (`engine.preemption`), waits for them and raises `LadderStopped`."""
     os.makedirs(ladder.out, exist_ok=True)
-    with open(osp.join(ladder.out, '.lock'), 'w') as lock:
-        try:
-            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise LadderError(f'{ladder.out}: another ladder is running there') from None
-        world = ensure_embedded_world(ladder.embedded_world, log) if ladder.embedded_world else None
-        results = _run_steps(ladder, log, poll_s, progress_every_s, world)
+    running: list[Running] = []
+
+    def pass_on(received: signal.Signals) -> None:  # at once: a step may be in its last step
+        for run_ in running:
+            run_.process.send_signal(signal.SIGTERM)  # torchrun passes it on to its ranks
+
+    signals = StopSignals(on_first=pass_on)
+    signals.install()
+    try:
+        with open(osp.join(ladder.out, '.lock'), 'w') as lock:
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                raise LadderError(f'{ladder.out}: another ladder is running there') from None
+            world = ensure_embedded_world(ladder.embedded_world, log) if ladder.embedded_world else None
+            results = _run_steps(ladder, log, poll_s, progress_every_s, world, signals, running)
+    finally:
+        signals.restore()
+    stopped = [key for key, result in results.items() if result.get('stopped')]
+    if signals.received and (stopped or len(results) < len(ladder.steps)):
+        done = [key for key, result in results.items() if 'error' not in result]
+        raise LadderStopped(
+            f'{signals.received.name}: {len(stopped)} running step(s) saved where they were'
+            + (f' ({", ".join(stopped)})' if stopped else '')
+            + f', {len(done)} of {len(ladder.steps)} done; run the same command again to go on'
+        )
     for line in weak_teachers(ladder, results):
         log(f'WARNING {line}')
     return results
@@ -115,12 +142,12 @@ def critical_first(steps: dict[str, Step]) -> list[Step]:
     return sorted(steps.values(), key=lambda s: -height[s.key])
 
 
-def _run_steps(ladder: Ladder, log, poll_s: float, progress_every_s: float, world: dict | None) -> dict:
+def _run_steps(ladder: Ladder, log, poll_s: float, progress_every_s: float, world: dict | None,
+               signals: StopSignals, running: list[Running]) -> dict:  # fmt: skip
     env = dict(os.environ)
     if ladder.threads:
         env.update(OMP_NUM_THREADS=str(ladder.threads), MKL_NUM_THREADS=str(ladder.threads))
     pending = critical_first(ladder.steps)
-    running: list[Running] = []
     cards, results = {}, {}
     start = last_progress = time.monotonic()
     total = len(pending)
@@ -128,8 +155,12 @@ def _run_steps(ladder: Ladder, log, poll_s: float, progress_every_s: float, worl
     def say(text):
         log(f'[{time.monotonic() - start:5.0f} s] {text}')
 
-    while pending or running:
-        for step in list(pending):
+    said = False
+    while (pending and not signals.received) or running:
+        if signals.received and not said:
+            said = True
+            say(f'{signals.received.name}: no more steps start; the {len(running)} running save after their step')
+        for step in [] if signals.received else list(pending):
             if any(key in results and 'error' in results[key] for key in step.needs):
                 pending.remove(step)
                 results[step.key] = dict(error=f'skipped: {", ".join(step.needs)} failed')
@@ -157,6 +188,8 @@ def _run_steps(ladder: Ladder, log, poll_s: float, progress_every_s: float, worl
                     preexec_fn=_dies_with_the_ladder,
                 )
             running.append(Running(step, step_card, process, log_file, time.monotonic(), _length(cfg)))
+            if signals.received:  # it came while this one started
+                process.send_signal(signal.SIGTERM)
             done = total - len(pending) - len(running)
             say(f'{"resume" if resume else "start "} {step.key}  ({done} of {total} steps done, log: {log_file})')
         for run_ in list(running):
@@ -165,6 +198,10 @@ def _run_steps(ladder: Ladder, log, poll_s: float, progress_every_s: float, worl
                 continue
             running.remove(run_)
             wall = time.monotonic() - run_.started
+            if code == PREEMPTED_EXIT:
+                results[run_.step.key] = dict(error=f'stopped with a checkpoint; see {run_.log_file}', stopped=True)
+                say(f'saved  {run_.step.key}: {_last_line(run_.log_file)}')
+                continue
             if code != 0:
                 results[run_.step.key] = dict(error=f'exit code {code}; see {run_.log_file}')
                 say(f'FAILED {run_.step.key} (exit {code}): {_last_line(run_.log_file)}')

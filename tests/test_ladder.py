@@ -458,13 +458,18 @@ def alive(pid: int) -> bool:
         return False
 
 
-def test_a_ladder_killed_mid_step_resumes_that_step_from_its_last_checkpoint(tmp_path):
-    """A real SIGKILL of the ladder alone (by its PID), in the middle of a cls step: the run it started dies with it
-    (it used to go on writing), and the same command then resumes that step from its last checkpoint and finishes
-    the ladder."""
+@pytest.mark.parametrize('signal_name', ['SIGKILL', 'SIGTERM'])
+def test_a_ladder_killed_or_stopped_mid_step_resumes_that_step_from_its_last_checkpoint(signal_name, tmp_path):
+    """A real SIGKILL or SIGTERM of the ladder alone (by its PID), in the middle of a cls step. Killed, the ladder
+    takes the run it started with it (it used to go on writing); stopped, it passes the signal on, waits for the run
+    to save after its step and exits 75 in one line. The same command then resumes that step from its last checkpoint
+    and finishes the ladder."""
     import os
     import signal
     import time
+
+    from backbones.checkpoint import latest_checkpoint
+    from engine.preemption import PREEMPTED_EXIT
 
     generate(tmp_path / 'world', seed=0, scenes_train=150, scenes_val=10)
     config = tmp_path / 'one_row.py'
@@ -477,19 +482,21 @@ rows = [dict(name='B', cls='configs/cls/demo/resnet18b_standard.py')]
 """)
     out = tmp_path / 'out'
     step = out / 'cls/resnet18b_standard'
-    ladder = subprocess.Popen(
-        [sys.executable, 'tools/run_ladder.py', '--config', str(config), '--out', str(out)],
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
+    log = tmp_path / 'ladder.log'
+    with open(log, 'w') as log_file:
+        ladder = subprocess.Popen(
+            [sys.executable, 'tools/run_ladder.py', '--config', str(config), '--out', str(out)],
+            cwd=ROOT,
+            stdout=log_file,
+            stderr=log_file,
+            start_new_session=True,
+        )
     deadline = time.monotonic() + 240
     while not (step / 'epoch_1.pth').exists() and time.monotonic() < deadline and ladder.poll() is None:
         time.sleep(0.2)
     run_pid = int((step / '.train.lock').read_text())  # the step's train process holds its work dir
-    os.kill(ladder.pid, signal.SIGKILL)
-    ladder.wait()
+    os.kill(ladder.pid, getattr(signal, signal_name))
+    ladder.wait(timeout=120)
     deadline = time.monotonic() + 20
     while alive(run_pid) and time.monotonic() < deadline:
         time.sleep(0.1)
@@ -501,6 +508,13 @@ rows = [dict(name='B', cls='configs/cls/demo/resnet18b_standard.py')]
     assert not stray, 'the step went on running after its ladder was killed'
     assert (step / 'epoch_1.pth').exists() and not (step / 'epoch_3.pth').exists(), sorted(os.listdir(step))
     assert not (step / 'ladder_step.json').exists()  # unfinished: no record
+    if signal_name == 'SIGTERM':
+        assert ladder.returncode == PREEMPTED_EXIT, log.read_text()[-3000:]
+        assert log.read_text().strip().splitlines()[-1] == (
+            'stopped: SIGTERM: 1 running step(s) saved where they were (cls/resnet18b_standard), 0 of 1 done; run the '
+            'same command again to go on'
+        )
+        assert Path(latest_checkpoint(str(step))).name.startswith('preempted_iter_')  # after its step, not epoch 1
 
     stdout = run_ladder(config, out)
     assert 'resume cls/resnet18b_standard' in stdout and 'done   cls/resnet18b_standard' in stdout

@@ -6,7 +6,8 @@ For each row of the ladder config: train the cls recipe (and its distillation te
 fine-tune Faster R-CNN and FCN on it; a row without cls is the random-init control, a row with cls alone a
 classification ablation. With --seeds N every step runs with seeds 0 … N-1. Then DIR/results.md (the rows' tables,
 mean ± std over seeds, our numbers beside the paper's), DIR/results.json and DIR/*.png. Finished steps with the same
-recipe are reused and an interrupted ladder resumes where it stopped: run the same command again. Each step's own
+recipe are reused and an interrupted ladder resumes where it stopped: run the same command again. On SIGTERM,
+SIGUSR1 or Ctrl-C the running steps save after their current step and the ladder exits 75. Each step's own
 log is DIR/<task>/<config name>[/seed<k>]/ladder_train.log.
 """
 
@@ -16,9 +17,10 @@ import sys
 import time
 import warnings
 
+from engine.preemption import PREEMPTED_EXIT
 from ladder import report
 from ladder.plan import LadderError, plan
-from ladder.run import run
+from ladder.run import LadderStopped, run
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -40,6 +42,9 @@ def main(argv: list[str] | None = None) -> dict:
             flush=True,
         )
         results = run(ladder, log=lambda text: print(text, flush=True))
+    except LadderStopped as err:
+        print(f'stopped: {err}', file=sys.stderr)
+        raise SystemExit(PREEMPTED_EXIT) from None
     except LadderError as err:
         raise SystemExit(f'error: {err}') from None
     command = shlex.join(['python', 'tools/run_ladder.py', *(sys.argv[1:] if argv is None else argv)])
