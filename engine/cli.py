@@ -245,11 +245,12 @@ def use_safety_hooks(cfg: Config) -> None:
     if checkpoint and checkpoint.get('type') in ('CheckpointHook', 'mmengine.CheckpointHook'):
         checkpoint.type = 'tricks.CheckpointHook'
     loop = cfg.get('train_cfg') or {}
-    for kind in ('EpochBasedTrainLoop', 'IterBasedTrainLoop'):  # mmengine's, safe to stop (engine.preemption)
-        by_epoch = kind == 'EpochBasedTrainLoop'
-        if loop.get('type') in (kind, f'mmengine.{kind}') or loop.get('by_epoch', not by_epoch) is by_epoch:
-            loop.pop('by_epoch', None)
-            loop.type = f'tricks.{kind}'
+    if 'by_epoch' in loop:  # mmengine's two loops by flag (a config has either this or a type)
+        loop.type = 'EpochBasedTrainLoop' if loop.pop('by_epoch') else 'IterBasedTrainLoop'
+    kind = loop.get('type')
+    name = kind.removeprefix('mmengine.') if isinstance(kind, str) else None
+    if name in ('EpochBasedTrainLoop', 'IterBasedTrainLoop'):  # mmengine's: ours are the same, safe to stop
+        loop.type = f'tricks.{name}'
 
 
 def set_data_root(cfg: Config, data_root: str) -> None:

@@ -18,7 +18,7 @@ import threading
 
 import numpy as np
 import torch
-from mmengine.dist import all_gather_object, all_reduce, barrier, get_rank, get_world_size, is_distributed
+from mmengine.dist import all_gather_object, all_reduce, barrier, get_rank, get_world_size
 from mmengine.runner import EpochBasedTrainLoop as MMEngineEpochBasedTrainLoop
 from mmengine.runner import IterBasedTrainLoop as MMEngineIterBasedTrainLoop
 from torch.utils.data import BatchSampler
@@ -68,12 +68,17 @@ class IgnoringStopSignals:
         self.init_fn = init_fn
 
     def __call__(self, worker_id: int) -> None:
-        signal.signal(signal.SIGUSR1, signal.SIG_IGN)
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        _ignore_usr1_and_int()
         signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})  # every thread: only the one below receives it
         threading.Thread(target=_exit_on_sigterm_from, args=(os.getppid(),), daemon=True).start()
         if self.init_fn is not None:
             self.init_fn(worker_id)
+
+
+def _ignore_usr1_and_int() -> None:
+    """A worker's part of the stop signals its run acts on: none (SIGTERM: see the callers)."""
+    signal.signal(signal.SIGUSR1, signal.SIG_IGN)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _exit_on_sigterm_from(parent: int) -> None:
@@ -154,8 +159,7 @@ def _after_fork_in_child() -> None:
     for stop in list(_INSTALLED):
         stop.restore()
     if ignore:
-        signal.signal(signal.SIGUSR1, signal.SIG_IGN)
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        _ignore_usr1_and_int()
 
 
 os.register_at_fork(after_in_child=_after_fork_in_child)
@@ -181,8 +185,7 @@ class PreemptionHook(Hook):
 
     def after_train_iter(self, runner, batch_idx: int, data_batch=None, outputs=None) -> None:
         flag = torch.tensor([self.signals.received or 0])
-        if is_distributed():  # every rank stops after the same step (for the signal, the largest number any got)
-            all_reduce(flag, op='max')
+        all_reduce(flag, op='max')  # every rank stops after the same step (the signal: the largest number any got)
         if flag.item():
             self._stop(runner, signal.Signals(int(flag.item())))
 

@@ -164,21 +164,33 @@ def test_a_loss_that_turns_nan_stops_the_run_with_one_line_and_keeps_the_last_go
     assert checkpoints(work) == ['best_top1_epoch_1.pth', 'epoch_1.pth']  # no NaN model saved, none called best
 
 
-def test_weights_broken_by_an_epochs_last_step_are_neither_validated_nor_saved(world, tmp_path):
-    """The loss of iteration 4, the last of epoch 2, is finite; the update after it breaks the weights. The epoch's
-    checkpoint and its validation come next: the run stops before both, and epoch 1's checkpoint stays the good one."""
+def train_breaking_weights(world: Path, tmp_path: Path, at: int, more: list[str] = ()) -> tuple[Path, object]:
+    """3 epochs of the recipe whose weights `BreakWeightsAtIteration` breaks after iteration `at`: its work dir and
+    the finished process."""
     work = tmp_path / 'work'
     config = tmp_path / 'breaks.py'
     config.write_text(f"_base_ = '{RECIPE}'\n{KILL_PLUGIN}custom_hooks = [dict(type='BreakWeightsAtIteration')]\n")
-    argv = [str(config), '--work-dir', str(work), '--data-root', str(world), *epochs(3), '--cfg-options', *QUICK]
-    done = tool(argv, tmp_path, env={'FAULT_BREAK_AT_ITER': '4'})  # 128 images, batch 64: 2 iterations an epoch
+    argv = [str(config), '--work-dir', str(work), '--data-root', str(world), *epochs(3), '--cfg-options', *QUICK,
+            *more]  # fmt: skip
+    return work, tool(argv, tmp_path, env={'FAULT_BREAK_AT_ITER': str(at)})
+
+
+def assert_stopped_on_broken_weights(done, iteration: int, last_good: str) -> None:
+    """Exit 1 with the one line naming a broken tensor and `last_good` (a regular expression), no traceback."""
     assert done.returncode == 1 and 'Traceback' not in done.stderr, done.stderr[-2000:]
     line = done.stderr.strip().splitlines()[-1]
     assert re.fullmatch(
-        r'error: iteration 4: state_dict \S+ has \d+ of \d+ values not finite; stopped before saving or validating '
-        rf'this model; the last good checkpoint is {re.escape(str(work / "epoch_1.pth"))}',
+        rf'error: iteration {iteration}: state_dict \S+ has \d+ of \d+ values not finite; stopped before saving or '
+        rf'validating this model; the last good checkpoint is {last_good}',
         line,
     ), line
+
+
+def test_weights_broken_by_an_epochs_last_step_are_neither_validated_nor_saved(world, tmp_path):
+    """The loss of iteration 4, the last of epoch 2, is finite; the update after it breaks the weights. The epoch's
+    checkpoint and its validation come next: the run stops before both, and epoch 1's checkpoint stays the good one."""
+    work, done = train_breaking_weights(world, tmp_path, at=4)  # 128 images, batch 64: 2 iterations an epoch
+    assert_stopped_on_broken_weights(done, iteration=4, last_good=re.escape(str(work / 'epoch_1.pth')))
     assert checkpoints(work) == ['best_top1_epoch_1.pth', 'epoch_1.pth']
     assert 'Epoch(val) [2]' not in done.stdout  # epoch 2 was not validated
 
@@ -186,19 +198,8 @@ def test_weights_broken_by_an_epochs_last_step_are_neither_validated_nor_saved(w
 def test_weights_broken_in_an_epoch_with_no_save_are_not_validated(world, tmp_path):
     """Checkpoints every 2 epochs: epoch 1 ends with a validation and no save, so only the check before validation
     stands between the broken weights (after iteration 2, epoch 1's last) and a metric computed from them."""
-    work = tmp_path / 'work'
-    config = tmp_path / 'breaks.py'
-    config.write_text(f"_base_ = '{RECIPE}'\n{KILL_PLUGIN}custom_hooks = [dict(type='BreakWeightsAtIteration')]\n")
-    argv = [str(config), '--work-dir', str(work), '--data-root', str(world), *epochs(3), '--cfg-options', *QUICK,
-            'default_hooks.checkpoint.interval=2']  # fmt: skip
-    done = tool(argv, tmp_path, env={'FAULT_BREAK_AT_ITER': '2'})
-    assert done.returncode == 1 and 'Traceback' not in done.stderr, done.stderr[-2000:]
-    line = done.stderr.strip().splitlines()[-1]
-    assert re.fullmatch(
-        r'error: iteration 2: state_dict \S+ has \d+ of \d+ values not finite; stopped before saving or validating '
-        r'this model; the last good checkpoint is none',
-        line,
-    ), line
+    work, done = train_breaking_weights(world, tmp_path, at=2, more=['default_hooks.checkpoint.interval=2'])
+    assert_stopped_on_broken_weights(done, iteration=2, last_good='none')
     assert checkpoints(work) == []
     assert 'Epoch(val)' not in done.stdout
 
