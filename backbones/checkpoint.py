@@ -1,4 +1,4 @@
-"""Checkpoints that are plain data, one safe loader, backbone export, and weight-name mapping from timm.
+"""Checkpoints that are plain data, one safe loader, backbone export, and weight-name mapping to and from timm.
 
 torch ≥ 2.6 loads with `weights_only=True`, which refuses what mmengine 0.10.7 pickles into every checkpoint
 (`HistoryBuffer`, numpy arrays and scalars, `collections.Counter`). Allow-listing those would also admit
@@ -246,6 +246,16 @@ def use_safe_loader() -> None:
     CheckpointLoader.register_scheme(prefixes='', force=True)(load_checkpoint)
 
 
+def backbone_weights(checkpoint: dict, checkpoint_path: str, prefix: str = 'backbone.') -> dict:
+    """The `prefix*` tensors of a classification checkpoint's content, keys without `prefix`; a CheckpointError naming
+    the file if there are none."""
+    state = checkpoint.get('state_dict', checkpoint)
+    weights = {k[len(prefix) :]: v.contiguous() for k, v in state.items() if k.startswith(prefix)}
+    if not weights:
+        raise CheckpointError(f'{checkpoint_path}: no "{prefix}*" weights in the checkpoint')
+    return weights
+
+
 def export_backbone(
     checkpoint_path: str, out_dir: str, prefix: str = 'backbone.', checkpoint: dict | None = None
 ) -> dict:
@@ -253,14 +263,15 @@ def export_backbone(
     (`{'state_dict', 'meta': {'backbone', 'trick_card', 'source'}}`), keys without `prefix`, atomically; return the
     weights. `meta.backbone` is the backbone's own architecture config (its `arch_config()`, from the trick card), so
     that det/seg configs build the same network from the file (`tricks.ExportedBackbone`) and the weights check can
-    tell variants of equal shapes apart. `checkpoint`: the file's content, if the caller has already loaded it."""
+    tell variants of equal shapes apart. Beside them, OUT_DIR/README.md (a model card) and OUT_DIR/config.json state
+    what the checkpoint records about the backbone (`backbones.model_card`). `checkpoint`: the file's content, if the
+    caller has already loaded it."""
     from safetensors.torch import save_file
 
+    from .model_card import write_model_card
+
     checkpoint = checkpoint if checkpoint is not None else load_checkpoint(checkpoint_path)
-    state = checkpoint.get('state_dict', checkpoint)
-    weights = {k[len(prefix) :]: v.contiguous() for k, v in state.items() if k.startswith(prefix)}
-    if not weights:
-        raise CheckpointError(f'{checkpoint_path}: no "{prefix}*" weights in the checkpoint')
+    weights = backbone_weights(checkpoint, checkpoint_path, prefix)
     card = checkpoint.get('meta', {}).get('trick_card', {})
     meta = dict(backbone=card.get('backbone', {}).get('config'), trick_card=card, source=checkpoint_path)
     meta[DIGESTS] = tensor_digests({'state_dict': weights})
@@ -270,6 +281,7 @@ def export_backbone(
         lambda p: save_file(weights, p, metadata={k: json.dumps(v) for k, v in meta.items()}),
     )
     atomic_write(os.path.join(out_dir, 'backbone.pth'), lambda p: torch.save({'state_dict': weights, 'meta': meta}, p))
+    write_model_card(checkpoint, weights, out_dir, checkpoint_path)
     return weights
 
 
@@ -300,5 +312,18 @@ def timm_to_tricks(state_dict: dict) -> dict:
             key = 'stem.' + key[len('conv1.') :]
         elif deep and key.startswith('bn1.'):
             key = 'stem.7.' + key[len('bn1.') :]
+        renamed[key] = value
+    return renamed
+
+
+def tricks_to_timm(state_dict: dict) -> dict:
+    """`timm_to_tricks`'s inverse: `tricks.ResNet`'s names (variants b, c, d) → timm's ResNet names, the deep stem's
+    `stem.{0,1,3,4,6}` back to `conv1.{0,1,3,4,6}` and `stem.7` to `bn1`. No classifier is added."""
+    renamed = {}
+    for key, value in state_dict.items():
+        if key.startswith('stem.7.'):
+            key = 'bn1.' + key[len('stem.7.') :]
+        elif key.startswith('stem.'):
+            key = 'conv1.' + key[len('stem.') :]
         renamed[key] = value
     return renamed

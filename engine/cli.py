@@ -29,6 +29,7 @@ from cls.optim import resolve_amp_dtype
 from .host import reuse_freed_memory, work_dir_lock
 from .preemption import PREEMPTED_EXIT, Preempted
 from .tasks import TASKS, Task
+from .visualize import TRACKERS, use_trackers
 
 AMP_DTYPES = {'auto': None, 'fp16': 'float16', 'bf16': 'bfloat16'}  # None: the device's default (cls.optim)
 # Every run through these tools keeps them, whatever its config says (configs list them too, for other runners).
@@ -56,6 +57,9 @@ class RunSettings:
     launcher: str = 'none'
     debug: bool = False  # a failed run shows its traceback, not just its one-line error
     verify: bool = True  # check every checkpoint's tensors against the digests saved with them
+    vis: tuple[str, ...] = ()  # experiment trackers beside the local log: 'tensorboard', 'mlflow' (engine.visualize)
+    vis_dir: str | None = None  # the folder that groups the trackers' runs (default: the work dir)
+    vis_run: str | None = None  # this run's name there (default: the config's name)
 
     def argv(self) -> list[str]:
         """The train/test tool's arguments for these settings (the inverse of `parse_args`)."""
@@ -65,9 +69,13 @@ class RunSettings:
             ('--data-root', self.data_root),
             ('--schedule-scale', self.schedule_scale),
             ('--amp', self.amp),
+            ('--vis-dir', self.vis_dir),
+            ('--vis-run', self.vis_run),
         ):
             if value is not None:
                 argv += [flag, str(value)]
+        if self.vis:
+            argv += ['--vis', *self.vis]
         if self.cfg_options:
             argv += ['--cfg-options', *(f'{k}={option_text(v)}' for k, v in self.cfg_options.items())]
         if self.launcher != 'none':
@@ -130,6 +138,16 @@ def parse_args(mode: str, argv: list[str] | None = None) -> RunSettings:
         default={},
         help='override config keys, e.g. train_cfg.max_epochs=2',
     )
+    parser.add_argument(
+        '--vis',
+        nargs='+',
+        choices=TRACKERS,
+        default=(),
+        type=str,
+        help="experiment trackers beside mmengine's local log: tensorboard, mlflow (engine/visualize.py)",
+    )
+    parser.add_argument('--vis-dir', help="the trackers' folder, which groups runs (default: the work dir)")
+    parser.add_argument('--vis-run', help="this run's name in the trackers (default: the config's name)")
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm'], default='none')
     parser.add_argument('--debug', action='store_true', help='show the traceback of a failed run')
     parser.add_argument(
@@ -141,13 +159,19 @@ def parse_args(mode: str, argv: list[str] | None = None) -> RunSettings:
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
     args = vars(parser.parse_args(argv))
     os.environ.setdefault('LOCAL_RANK', str(args.pop('local_rank')))
-    return RunSettings(**args)
+    return RunSettings(**args | dict(vis=tuple(args['vis'])))
 
 
 def register_modules(task: Task) -> None:
     if task.toolkit:
         importlib.import_module(f'{task.toolkit}.utils').register_all_modules(init_default_scope=False)
-    for package in ('engine.hooks', 'engine.preemption', 'cls', *([task.name] if task.transfers else [])):
+    for package in (
+        'engine.hooks',
+        'engine.preemption',
+        'engine.visualize',
+        'cls',
+        *([task.name] if task.transfers else []),
+    ):
         importlib.import_module(package)  # our scope: backbones, shared hooks, cls modules, the task's own
 
 
@@ -177,6 +201,8 @@ def load_config(task: Task, settings: RunSettings, register: bool = True) -> Con
     if settings.resume:
         cfg.resume = True
         cfg.load_from = latest_checkpoint(cfg.work_dir) if settings.resume == 'auto' else settings.resume
+    if settings.vis:
+        use_trackers(cfg, settings.vis, settings.vis_dir, settings.vis_run, bool(settings.resume), settings.config)
     check_schedule_fits(cfg, settings.config)
     return cfg
 

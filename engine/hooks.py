@@ -258,15 +258,18 @@ _IMPORTED_AT = time.time()
 class TimeToAccuracyHook(Hook):
     """Time to accuracy, the record runs' measure: at every validation, the wall seconds since the process started
     (imports, data loading and evaluation included, as a user waits for them) beside `metric`, and, with a `target`,
-    the first validation that reaches it. Logged, and kept in `work_dir/time_to_accuracy.json` (the ladder's
-    results.json carries it). A resumed run keeps the entries of the run it resumes, each with the number of the
-    process it came from, whose clock restarted.
+    the first validation that reaches it. Logged (the seconds as a scalar beside the metrics), and kept in
+    `work_dir/time_to_accuracy.json` (the ladder's results.json carries it). A resumed run keeps the entries of the
+    run it resumes, each with the number of the process it came from, whose clock restarted.
 
     Every classification run has it (`default_hooks.time_to_accuracy` in configs/cls/_base_/default_runtime.py); a
     config sets its target by key: `default_hooks = dict(time_to_accuracy=dict(target=94))`."""
 
-    priority = 'LOW'  # after_val_epoch: after the logger has written the metrics
+    priority = 'NORMAL'  # after_val_epoch: before the logger, which writes `scalar` with the metrics
     file_name = 'time_to_accuracy.json'
+    # Beside the validation metrics in every tracker (engine.visualize); no 'time' in it, or mmengine's LogProcessor
+    # would log its running mean (its mean_pattern).
+    scalar = 'seconds_since_start'
 
     def __init__(self, target: float | None = None, metric: str = 'top1'):
         self.target, self.metric = target, metric
@@ -293,6 +296,7 @@ class TimeToAccuracyHook(Hook):
             process=self.process,
         )
         self.record['curve'].append(entry)
+        runner.message_hub.update_scalar(f'val/{self.scalar}', entry['seconds'])
         if self.record['reached'] is None and self._reaches(entry['value']):
             self.record['reached'] = entry
             runner.logger.info(

@@ -15,10 +15,12 @@ import os
 import random
 import signal
 import threading
+import time
 
 import numpy as np
 import torch
 from mmengine.dist import all_gather_object, all_reduce, barrier, get_rank, get_world_size
+from mmengine.hooks import IterTimerHook
 from mmengine.runner import EpochBasedTrainLoop as MMEngineEpochBasedTrainLoop
 from mmengine.runner import IterBasedTrainLoop as MMEngineIterBasedTrainLoop
 from torch.utils.data import BatchSampler
@@ -105,10 +107,44 @@ class _StopSafeWorkers:
         super().__init__(runner, dataloader, *args, **kwargs)
 
 
+def restart_iteration_clocks(runner) -> None:
+    """Call when a resumed loop has skipped the batches trained before. mmengine's IterTimerHook times an iteration
+    from the end of the one before (or from the epoch's start), so the skipping would count as the first iteration's
+    time, and the ETA it logs (mean time per iteration since the start × iterations left) would stay too long for
+    hundreds of iterations: mmengine's iteration-based loop loads and drops every past batch after the clock starts.
+    Its clock (`t`) starts again here instead."""
+    for hook in runner.hooks:
+        if isinstance(hook, IterTimerHook):
+            hook.t = time.time()
+
+
+class _ClockAfterSkip:
+    """The loop's batch iterator, which restarts the iteration clocks after the first `skip` batches it gives."""
+
+    def __init__(self, batches, skip: int, runner):
+        self.batches, self.skip, self.runner = batches, skip, runner
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        batch = next(self.batches)
+        self.skip -= 1
+        if self.skip == 0:
+            restart_iteration_clocks(self.runner)
+        return batch
+
+
 @LOOPS.register_module()
 class IterBasedTrainLoop(_StopSafeWorkers, MMEngineIterBasedTrainLoop):
     """mmengine's iteration-based loop (same arguments), whose workers outlive a stop signal to their group; its own
-    resume (skipping the past iterations' batches by loading them) is exact with `ReseedHook`."""
+    resume (skipping the past iterations' batches by loading them) is exact with `ReseedHook`, and its ETA leaves the
+    skipping out (`restart_iteration_clocks`)."""
+
+    def run(self):
+        if self._iter > 0:
+            self.dataloader_iterator = _ClockAfterSkip(self.dataloader_iterator, self._iter, self.runner)
+        return super().run()
 
 
 class StopSignals:
@@ -263,4 +299,6 @@ class EpochBasedTrainLoop(MMEngineEpochBasedTrainLoop):
         batches = iter(loader)
         for _ in range(skipped):
             next(batches)
+        if skipped:
+            restart_iteration_clocks(self.runner)
         return batches

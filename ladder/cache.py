@@ -25,6 +25,7 @@ from engine.tasks import TASKS
 from .plan import LadderError, Step
 
 CARD_FILE, RECORD_FILE = 'ladder_card.json', 'ladder_step.json'
+UNRELATED_KEYS = ('visualizer',)  # config keys that cannot change a result: where its scalars are also logged
 
 
 def digest(data) -> str:
@@ -32,14 +33,15 @@ def digest(data) -> str:
 
 
 def card(step: Step, cfg: Config, cards: dict[str, dict], world: dict | None = None) -> dict:
-    """What makes a finished step reusable: its resolved config `cfg` (the recipe, seed and data), the precision it
+    """What makes a finished step reusable: its resolved config `cfg` (the recipe, seed and data; not the trackers it
+    logs to), the precision it
     trains in here (the AMP rule's choice for this device: a bf16 run is not reused on a CPU that trains in fp32),
     the cards of the steps it reads and, on the embedded world, that world's meta.json (its generator version, seed
     and counts)."""
     result = dict(
         task=step.task,
         config=step.settings.config,
-        config_digest=digest(cfg.to_dict()),
+        config_digest=digest({k: v for k, v in cfg.to_dict().items() if k not in UNRELATED_KEYS}),
         precision=precision_of(cfg.optim_wrapper, 'cuda' if torch.cuda.is_available() else 'cpu'),
         inputs={key: cards[key]['digest'] for key in step.needs},
     )

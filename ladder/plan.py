@@ -111,10 +111,16 @@ def backbone_checkpoint_key(cfg: Config) -> str:
 
 
 def plan(
-    source: str, out: str | None = None, seeds: int | None = None, jobs: int | None = None, threads: int | None = None
+    source: str,
+    out: str | None = None,
+    seeds: int | None = None,
+    jobs: int | None = None,
+    threads: int | None = None,
+    vis: tuple[str, ...] = (),
 ) -> Ladder:
     """Read a ladder config and list its steps: for each seed, teachers, then each row's cls and transfer steps.
-    `seeds`, `jobs` and `threads` (the command line's) override the config's."""
+    `seeds`, `jobs` and `threads` (the command line's) override the config's. `vis`: experiment trackers, one run per
+    step (named by its key) grouped under the ladder's folder (engine.visualize)."""
     if not osp.isfile(source):
         raise LadderError(f'ladder config {source} not found')
     cfg = Config.fromfile(source)
@@ -148,6 +154,9 @@ def plan(
             schedule_scale=scale.get(task),
             cfg_options=dict(options.get(task, {})) | seeded,
             launcher='pytorch' if nproc > 1 else 'none',
+            vis=tuple(vis),
+            vis_dir=out if vis else None,
+            vis_run=step_key(task, config, seed) if vis else None,
         )
         step = Step(task, settings, needs, nproc, seed)
         if backbone_from:

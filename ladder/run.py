@@ -3,6 +3,7 @@
 import fcntl
 import os
 import os.path as osp
+import re
 import signal
 import subprocess
 import sys
@@ -59,11 +60,21 @@ def _length(cfg: Config) -> tuple[str, int]:
     return ('epoch', loop.max_epochs) if 'max_epochs' in loop else ('iter', loop.max_iters)
 
 
-def _progress(run: Running) -> str:
-    unit, total = run.length
-    curves = read_scalars(run.step.work_dir)['train']
+# A training line of mmengine's LogProcessor: `Epoch(train) [3][10/20] ... eta: ` + str(timedelta), e.g. '0:04:10',
+# '2 days, 3:04:10' (a validation line has an eta of its own, for the validation).
+ETA = re.compile(r'\(train\).*?eta: ((?:\d+ days?, )?\d+:\d\d:\d\d)')
+
+
+def progress(work_dir: str, log_file: str, length: tuple[str, int]) -> str:
+    """How far a run is, from its own logs: epochs or iterations done (every resumed part counted) and the ETA of its
+    last log line (its train tool's, true after a resume: `engine.preemption.restart_iteration_clocks`)."""
+    unit, total = length
+    curves = read_scalars(work_dir)['train']
     done = curves[-1].get(unit, curves[-1]['step']) if curves else 0
-    return f'{run.step.key} {unit} {done}/{total}'
+    with open(log_file, 'rb') as f:
+        f.seek(max(0, f.seek(0, os.SEEK_END) - 65536))  # the last lines are enough
+        etas = ETA.findall(f.read().decode(errors='replace'))
+    return f'{unit} {done}/{total}' + (f', eta {etas[-1]}' if etas else '')
 
 
 def _last_line(path: str) -> str:
@@ -215,7 +226,10 @@ def _run_steps(ladder: Ladder, log, poll_s: float, progress_every_s: float, worl
             say(f'done   {run_.step.key}  {metrics_text(results[run_.step.key])}  ({wall:.0f} s)')
         if running and time.monotonic() - last_progress >= progress_every_s:
             last_progress = time.monotonic()
-            say('running: ' + ', '.join(_progress(r) for r in running))
+            say(
+                'running: '
+                + ', '.join(f'{r.step.key} {progress(r.step.work_dir, r.log_file, r.length)}' for r in running)
+            )
         if running:
             time.sleep(poll_s)
     return results

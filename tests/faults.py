@@ -7,13 +7,17 @@
   loss finite), the model's first parameter becomes NaN, as a last step's exploding update leaves it;
 - FAULT_SIGNAL_AT_ITER=N (and FAULT_SIGNAL=TERM, USR1 or INT; FAULT_SIGNAL_TO=group or parent) with the hook
   `dict(type='SignalAtIteration')`: rank 0 sends the signal to its own process group (what Slurm, a terminal's Ctrl-C
-  or `kill -- -PGID` do) or to its parent (torchrun, which passes it on to every rank) right after iteration N."""
+  or `kill -- -PGID` do) or to its parent (torchrun, which passes it on to every rank) right after iteration N;
+- FAULT_SLOW_SAMPLE_S=S: every sample of an mmengine dataset (mmdet's and mmseg's) takes S seconds more to load, as
+  a slow disk makes it."""
 
 import errno
 import os
 import signal
+import time
 
 import torch
+from mmengine.dataset import BaseDataset
 from mmengine.fileio.backends import LocalBackend
 from mmengine.hooks import Hook
 from mmengine.registry import HOOKS
@@ -39,6 +43,16 @@ def _faulty_put(self, obj: bytes, filepath) -> None:
 
 
 LocalBackend.put = _faulty_put
+
+SLOW_SAMPLE_S = float(os.environ.get('FAULT_SLOW_SAMPLE_S', '0'))
+if SLOW_SAMPLE_S:
+    _getitem = BaseDataset.__getitem__
+
+    def _slow_getitem(self, idx: int) -> dict:
+        time.sleep(SLOW_SAMPLE_S)
+        return _getitem(self, idx)
+
+    BaseDataset.__getitem__ = _slow_getitem
 
 
 @HOOKS.register_module()

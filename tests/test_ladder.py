@@ -16,6 +16,7 @@ import pytest
 from cpu_kind import AUTO_DTYPE, expected_capability, expected_native
 from mmengine.config import Config
 from scipy import stats
+from trackers import mlflow_runs, tensorboard_scalars
 
 from datagen.demo_world import VERSION, generate
 from engine.cli import rescale_schedule
@@ -313,9 +314,9 @@ rows = [
 """
 
 
-def run_ladder(config: Path, out: Path) -> str:
+def run_ladder(config: Path, out: Path, *more: str) -> str:
     done = subprocess.run(
-        [sys.executable, 'tools/run_ladder.py', '--config', str(config), '--out', str(out)],
+        [sys.executable, 'tools/run_ladder.py', '--config', str(config), '--out', str(out), *more],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -332,7 +333,7 @@ def tiny_ladder(tmp_path_factory):
     config = root / 'tiny.py'
     config.write_text(TINY_LADDER.format(world=root / 'world', seed=0))
     out = root / 'out'
-    return config, out, run_ladder(config, out)
+    return config, out, run_ladder(config, out, '--vis', 'tensorboard', 'mlflow')
 
 
 def test_tiny_ladder_reports_the_numbers_of_its_own_runs(tiny_ladder):
@@ -394,6 +395,28 @@ def test_tiny_ladder_trains_the_teacher_first_and_transfers_the_exported_backbon
     assert (student / 'backbone.pth').is_file() and (student / 'backbone.safetensors').is_file()
     det_log = (out / 'det/resnet18d_cosine_ls_distill_mixup/ladder_train.log').read_text()
     assert f'backbone tensors equal {student}/backbone.pth' in det_log  # BackboneWeightsCheckHook's verdict
+
+
+def test_tiny_ladder_logs_each_step_as_one_tensorboard_and_one_mlflow_run_grouped_under_the_ladder(tiny_ladder):
+    """`--vis tensorboard mlflow`: OUT/tensorboard/<step key> and one MLflow experiment named after OUT, a run per
+    step, each with the step's loss, lr and metric as its own local log has them (TensorBoard's reader, MLflow's
+    client). The rerun below, without --vis, reuses these steps: a tracker is not part of a step's card."""
+    _, out, _ = tiny_ladder
+    data = json.loads((out / 'results.json').read_text())
+    runs = mlflow_runs(out / 'mlflow.db', experiment=out.name)
+    assert set(runs) == set(data['steps'])
+    metric = {'cls': 'top1', 'det': 'pascal_voc/mAP', 'seg': 'mIoU'}
+    for key in data['steps']:
+        local = read_scalars(str(out / key))
+        board = tensorboard_scalars(out / 'tensorboard' / key)
+        assert runs[key]['status'] == 'FINISHED', key
+        tags = [('loss', local['train']), ('lr', local['train']), (metric[key[:3]], local['val'])]
+        if key.startswith('cls/'):  # time to accuracy: the seconds since the process started, at each validation
+            tags.append(('seconds_since_start', local['val']))
+        for tag, logged in tags:
+            expected = [(e['step'], e[tag]) for e in logged]
+            assert board[tag] == [(s, pytest.approx(v, rel=1e-6)) for s, v in expected], (key, tag)  # float32
+            assert runs[key]['metrics'][tag] == [(s, pytest.approx(v, rel=1e-12)) for s, v in expected], (key, tag)
 
 
 def test_rerun_reuses_finished_steps_resumes_unfinished_ones_and_reruns_changed_recipes(tiny_ladder):

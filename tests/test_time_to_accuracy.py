@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 from types import SimpleNamespace
 
-from mmengine.logging import MMLogger
+from mmengine.logging import MessageHub, MMLogger
 
 from engine.hooks import TimeToAccuracyHook
 
@@ -16,8 +16,14 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def fake_runner(work_dir: Path, epoch: int = 0, iteration: int = 0) -> SimpleNamespace:
-    """What the hook reads of mmengine's Runner: where to write, where the run is, its logger."""
-    return SimpleNamespace(work_dir=str(work_dir), epoch=epoch, iter=iteration, logger=MMLogger.get_instance('tta'))
+    """What the hook uses of mmengine's Runner: where to write, where the run is, its logger and message hub."""
+    return SimpleNamespace(
+        work_dir=str(work_dir),
+        epoch=epoch,
+        iter=iteration,
+        logger=MMLogger.get_instance('tta'),
+        message_hub=MessageHub.get_instance(f'tta-{work_dir}'),
+    )
 
 
 def validate(hook, runner, epoch: int, top1: float) -> None:
@@ -41,6 +47,8 @@ def test_every_validation_is_timed_and_the_first_to_reach_the_target_is_kept(tmp
     assert [entry['value'] for entry in record['curve']] == [60.0, 91.0, 90.5, 93.0]
     seconds = [entry['seconds'] for entry in record['curve']]
     assert seconds == sorted(seconds) and seconds[0] >= round(before, 2) - 0.01
+    # Each validation's seconds go to the logger beside its metrics (and from there to every tracker).
+    assert runner.message_hub.get_scalar('val/seconds_since_start').data[0].tolist() == seconds
     assert record['reached'] == record['curve'][1] and record['reached']['epoch'] == 2  # ≥ target counts, once
     untargeted = TimeToAccuracyHook()
     untargeted.before_train(fake_runner(tmp_path / 'b'))

@@ -131,7 +131,12 @@ def test_exported_backbone_loads_through_pretrained_init_cfg(trained, tmp_path):
 
     _, work_dir, runner = trained
     export_backbone(str(work_dir / f'epoch_{EPOCHS}.pth'), str(tmp_path))
-    assert sorted(p.name for p in tmp_path.iterdir()) == ['backbone.pth', 'backbone.safetensors']  # no temp files
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        'README.md',
+        'backbone.pth',
+        'backbone.safetensors',
+        'config.json',
+    ]  # no temp files
     meta = load_checkpoint(str(tmp_path / 'backbone.pth'))['meta']
     assert meta['backbone'] == meta['trick_card']['backbone']['config'] == runner.model.backbone.arch_config()
     trained_backbone = runner.model.backbone.state_dict()

@@ -1,6 +1,7 @@
 """Run a transfer ladder end to end and write its report.
 
     python tools/run_ladder.py [--config configs/ladders/demo.py] [--out DIR] [--jobs N] [--threads T] [--seeds N]
+                               [--vis tensorboard mlflow]
 
 For each row of the ladder config: train the cls recipe (and its distillation teacher), export the backbone,
 fine-tune Faster R-CNN and FCN on it; a row without cls is the random-init control, a row with cls alone a
@@ -18,6 +19,7 @@ import time
 import warnings
 
 from engine.preemption import PREEMPTED_EXIT
+from engine.visualize import TRACKERS
 from ladder import report
 from ladder.plan import LadderError, plan
 from ladder.run import LadderStopped, run
@@ -30,11 +32,18 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument('--jobs', type=int, help="runs at a time (default: the config's `jobs`)")
     parser.add_argument('--threads', type=int, help="torch threads per run (default: the config's `threads`)")
     parser.add_argument('--seeds', type=int, help="run every step with seeds 0 … N-1 (default: the config's `seeds`)")
+    parser.add_argument(
+        '--vis',
+        nargs='+',
+        choices=TRACKERS,
+        default=(),
+        help='experiment trackers: one run per step, grouped under DIR (DIR/tensorboard/<step>, DIR/mlflow.db)',
+    )
     args = parser.parse_args(argv)
     warnings.filterwarnings('ignore', message='pkg_resources is deprecated')  # mmengine reading `mmdet::` bases
     start = time.monotonic()
     try:
-        ladder = plan(args.config, args.out, args.seeds, args.jobs, args.threads)
+        ladder = plan(args.config, args.out, args.seeds, args.jobs, args.threads, tuple(args.vis))
         print(
             f'ladder {args.config}: {len(ladder.rows)} rows, {len(ladder.steps)} steps, {ladder.jobs} at a time'
             + (f', {ladder.threads} thread(s) each' if ladder.threads else '')

@@ -5,6 +5,7 @@ from backbones.registry import (  # noqa: F401  (re-exported for mmengine's scop
     DATASETS,
     FUNCTIONS,
     HOOKS,
+    LOOPS,
     METRICS,
     MODELS,
     OPTIM_WRAPPER_CONSTRUCTORS,

@@ -1,5 +1,9 @@
 # What every classification run shares: our scope, plain-data checkpoints with a trick card, seeded randomness.
 default_scope = 'tricks'
+# What registers the scope's classes (the installed library's registry imports only `backbones`): the models,
+# datasets, transforms, optim wrappers and hooks of cls/, the hooks of engine/hooks.py, and the stop-signal hook
+# and train loops of engine/preemption.py, which a Runner in this scope takes for mmengine's.
+custom_imports = dict(imports=['cls', 'engine.hooks', 'engine.preemption'], allow_failed_imports=False)
 default_hooks = dict(
     timer=dict(type='IterTimerHook'),
     logger=dict(type='LoggerHook', interval=50),
