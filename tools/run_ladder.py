@@ -21,6 +21,7 @@ import warnings
 from engine.preemption import PREEMPTED_EXIT
 from engine.visualize import TRACKERS
 from ladder import report
+from ladder.costs import print_plan
 from ladder.plan import LadderError, plan
 from ladder.run import LadderStopped, run
 
@@ -39,11 +40,17 @@ def main(argv: list[str] | None = None) -> dict:
         default=(),
         help='experiment trackers: one run per step, grouped under DIR (DIR/tensorboard/<step>, DIR/mlflow.db)',
     )
+    parser.add_argument(
+        '--plan', action='store_true', help='print the cost plan (ladder/costs.py) and exit: nothing is trained'
+    )
     args = parser.parse_args(argv)
     warnings.filterwarnings('ignore', message='pkg_resources is deprecated')  # mmengine reading `mmdet::` bases
     start = time.monotonic()
     try:
         ladder = plan(args.config, args.out, args.seeds, args.jobs, args.threads, tuple(args.vis))
+        if args.plan:
+            print_plan(ladder)
+            return {}
         print(
             f'ladder {args.config}: {len(ladder.rows)} rows, {len(ladder.steps)} steps, {ladder.jobs} at a time'
             + (f', {ladder.threads} thread(s) each' if ladder.threads else '')
