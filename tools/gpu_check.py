@@ -36,8 +36,6 @@ from PIL import Image  # noqa: E402
 from cls.trick_card import machine  # noqa: E402
 from datagen.demo_world import generate  # noqa: E402
 
-# amp: the transfer iterations' --amp, per task. On CPU mmcv's nms takes float32 boxes only ("expected scalar type
-# Float but found Half", BFloat16 alike), so the dry run's detector iteration runs in fp32.
 SIZES = {
     'gpu': dict(
         image=224,
@@ -49,7 +47,6 @@ SIZES = {
         tool_budget_s=90,
         rehearsal_budget_s=120,
         total_budget_s=420,
-        amp=dict(det='fp16', seg='fp16'),
     ),
     'dry': dict(
         image=64,
@@ -61,7 +58,6 @@ SIZES = {
         tool_budget_s=60,
         rehearsal_budget_s=60,
         total_budget_s=150,
-        amp=dict(det=None, seg='fp16'),
     ),
 }
 # mode → (autocast dtype, channels_last, torch.compile); fp32 matmuls and convs run as TF32 on a GPU
@@ -244,18 +240,18 @@ def transfer_iteration(task: str, size: dict, world: Path, tmp: Path) -> dict:
         'default_hooks.checkpoint.interval=1',
         'train_dataloader.batch_size=2',
     ]
-    amp = size['amp'][task]
     args = [
         f'tools/train_{task}.py',
         config,
-        *(['--amp', amp] if amp else []),
+        '--amp',
+        'fp16',
         '--data-root',
         f'{world / layout}/',
         '--cfg-options',
         *options,
     ]
     result = _tool(args, tmp / f'{task}_iteration', budget(size, 'tool_budget_s'))
-    return {'data': f'datagen.demo_world at {world}', 'amp': amp or 'none (fp32)', **result}
+    return {'data': f'datagen.demo_world at {world}', 'amp': 'fp16', **result}
 
 
 def rehearsal(size: dict, tmp: Path) -> dict:
