@@ -513,25 +513,32 @@ def size_text(size: int) -> str:
 
 def checkpoint_bytes(runs: list[Run]) -> tuple[int, list[str]]:
     """Bytes of every checkpoint the runs keep and of the cls exports, and the runs whose model could not be counted
-    (with why). A checkpoint: parameters × 4 B × (1 + optimiser state copies + an EMA copy)."""
+    (with why)."""
     total, uncounted = 0, []
     backbones = {}
     for run in [r for r in runs if r.task == 'cls'] + [r for r in runs if r.task != 'cls']:
         try:
-            parameters, backbone = count_parameters(run, backbones.get(run.backbone_of))
+            size, backbones[run.key] = run_checkpoint_bytes(run, backbones.get(run.backbone_of))
         except Exception as err:  # a model that does not build on the meta device: said, not fatal
             uncounted.append(f'{run.key}: {type(err).__name__}: {(str(err).splitlines() or [""])[0][:100]}')
             continue
-        backbones[run.key] = backbone
-        copies = (
-            1
-            + optimizer_state_copies(run.cfg)
-            + any('EMA' in str(h.get('type')) for h in run.cfg.get('custom_hooks') or [])
-        )
-        total += parameters * BYTES_PER_PARAMETER * copies * checkpoints_kept(run.cfg)
-        if run.task == 'cls':  # backbone.pth and backbone.safetensors
-            total += 2 * backbone[1] * BYTES_PER_PARAMETER
+        total += size
     return total, uncounted
+
+
+def run_checkpoint_bytes(run: Run, backbone: tuple[dict, int] | None) -> tuple[int, tuple[dict, int]]:
+    """(bytes of the checkpoints one run keeps, with a cls run's export; its backbone as `count_parameters` gives it).
+    A checkpoint: parameters × 4 B × (1 + optimiser state copies + an EMA copy). The cost plan counts with it too."""
+    parameters, backbone = count_parameters(run, backbone)
+    copies = (
+        1
+        + optimizer_state_copies(run.cfg)
+        + any('EMA' in str(h.get('type')) for h in run.cfg.get('custom_hooks') or [])
+    )
+    size = parameters * BYTES_PER_PARAMETER * copies * checkpoints_kept(run.cfg)
+    if run.task == 'cls':  # backbone.pth and backbone.safetensors
+        size += 2 * backbone[1] * BYTES_PER_PARAMETER
+    return size, backbone
 
 
 def optimizer_state_copies(cfg) -> int:

@@ -13,7 +13,6 @@ import json
 import math
 import os
 import os.path as osp
-import warnings
 from dataclasses import dataclass
 from functools import cache
 
@@ -21,15 +20,13 @@ from mmengine.config import Config, ConfigDict
 
 from cls.data import IMAGE_EXTENSIONS
 from engine.cli import register_modules
+from engine.preflight import Run, run_checkpoint_bytes
 from engine.standard_sets import ADE20K, IMAGENET, VOC0712
 from engine.tasks import TASKS
 
 from .plan import Ladder, LadderError, Step
 
 OWN_FIGURE = 'docs/gpu_check.json'  # tools/gpu_check.py's `cost_plan` entry, on a GPU machine
-BYTES_PER_PARAM = 4  # fp32 weights and optimiser state
-OPTIMIZER_COPIES = {'SGD': 1, 'Adam': 2, 'AdamW': 2, 'LAMB': 2, 'Lamb': 2}  # state tensors per parameter
-EXPORT_COPIES = 2  # a cls step exports backbone.pth and backbone.safetensors
 RN50 = {'type': 'tricks.ResNet', 'depth': 50, 'variant': 'b'}  # torchvision's ResNet-50 v1.5: stride on the 3×3
 
 
@@ -163,38 +160,6 @@ def _macs(backbone: str, image_size: int) -> int:
     return measure(MODELS.build(ConfigDict(ast.literal_eval(backbone))), image_size).macs
 
 
-@cache
-def _model_params(model: str) -> tuple[int, int]:
-    """(the model's, its backbone's) parameters, for a model config (its repr: a cache key), built on CPU."""
-    from mmengine.registry import MODELS
-
-    net = MODELS.build(ConfigDict(ast.literal_eval(model)))
-    return sum(p.numel() for p in net.parameters()), sum(p.numel() for p in net.backbone.parameters())
-
-
-@cache
-def _transfer_params(task: str, model: str) -> int:
-    """The parameters of a det/seg model config (its repr) whose backbone is a plain one, the modules that read its
-    maps given its channels as `backbones.exported.follow_exported_channels` gives them an export's; built on the
-    meta device (shapes only)."""
-    import torch
-    from mmengine.registry import MODELS, DefaultScope
-
-    model_cfg = ConfigDict(ast.literal_eval(model))
-    with (
-        DefaultScope.overwrite_default_scope(TASKS[task].default_scope),
-        torch.device('meta'),
-        warnings.catch_warnings(),
-    ):
-        warnings.simplefilter('ignore', UserWarning)  # mmseg's deprecation notes on building its losses
-        channels = tuple(MODELS.build(model_cfg.backbone).out_channels)
-        for key in TASKS[task].backbone_readers:
-            for module in model_cfg[key] if isinstance(model_cfg.get(key), list) else [model_cfg.get(key) or {}]:
-                if 'in_channels' in module:
-                    module.in_channels = list(channels) if key == 'neck' else channels[module.get('in_index', -1)]
-        return sum(p.numel() for p in MODELS.build(model_cfg).parameters())
-
-
 def _cls_macs(cfg: Config) -> int:
     """Multiply-adds of one training image's forward: the backbone's, plus a third of the teacher's forward (a
     training step is about three forwards, the teacher's one)."""
@@ -207,60 +172,40 @@ def _cls_macs(cfg: Config) -> int:
     return macs
 
 
-def _checkpoints_kept(cfg: Config, length: int) -> int:
-    hook = (cfg.get('default_hooks') or {}).get('checkpoint') or {}
-    interval = hook.get('interval', 1)
-    saved = math.ceil(length / interval) if interval > 0 else 1
-    keep = hook.get('max_keep_ckpts', -1)
-    return (min(keep, saved) if keep > 0 else saved) + (1 if hook.get('save_best') else 0)
+def _fine_tunes_an_export(cfg: Config) -> bool:
+    return str(cfg.model.backbone.get('type', '')).endswith('ExportedBackbone')
 
 
-def _optimizer_copies(cfg: Config) -> int:
-    optimizer = cfg.optim_wrapper.optimizer
-    kind = str(optimizer.type).split('.')[-1]
-    if kind == 'SGD':
-        return 1 if optimizer.get('momentum', 0) else 0
-    return OPTIMIZER_COPIES.get(kind, 2)
-
-
-def step_cost(step: Step, figures: dict[str, Throughput], backbones: dict[str, dict]) -> StepCost:
-    """`backbones`: each cls step's backbone config, filled here, read by the steps that fine-tune its export (which
-    come later in the ladder's order)."""
+def step_cost(step: Step, figures: dict[str, Throughput], backbones: dict[str, tuple]) -> StepCost:
+    """`backbones`: each step's backbone (architecture, parameters), filled here, read by the steps that fine-tune a
+    cls step's export (which come later in the ladder's order). The checkpoint disk is the preflight's estimate
+    (`engine.preflight.run_checkpoint_bytes`)."""
     cfg = step.resolve()
     nproc = step.nproc_per_node
     per_iteration = cfg.train_dataloader.batch_size * nproc
     images_per_pass, images_source = train_images(cfg)
     loop = cfg.train_cfg
     if 'max_iters' in loop:
-        iterations = length = loop.max_iters
+        iterations = loop.max_iters
     else:
-        length = loop.max_epochs
-        iterations = length * math.ceil(images_per_pass / per_iteration)
+        iterations = loop.max_epochs * math.ceil(images_per_pass / per_iteration)
     images = iterations * per_iteration
 
     throughput = figures.get(step.task) or REFERENCES.get(step.task)
     if step.task == 'cls':
-        model = cfg.model.to_dict()
-        model.pop('teacher', None)  # kept outside the student's checkpoint (cls.model.FrozenTeacher)
-        params, backbone_params = _model_params(repr(model))
-        backbones[step.key] = model['backbone']
         img_per_s = (
             throughput.img_per_s * _macs(repr(throughput.backbone), throughput.image_size) / _cls_macs(cfg)
             if throughput
             else None
         )
-        export, disk_note = EXPORT_COPIES * backbone_params, 'classifier + export'
+        disk_note = 'classifier + export'
     else:
         img_per_s = throughput.img_per_s if throughput else None
-        model = cfg.model.to_dict()
-        if str(model['backbone'].get('type', '')).endswith('ExportedBackbone'):  # its architecture is the cls step's
-            if not step.needs:
-                raise LadderError(f'{step.key}: fine-tunes an export that no cls step of the ladder makes')
-            task_keys = {k: v for k, v in model['backbone'].items() if k not in ('type', 'checkpoint')}
-            model['backbone'] = {**backbones[step.needs[0]], **task_keys}
-        params, export, disk_note = _transfer_params(step.task, repr(model)), 0, 'model'
-    copies = 1 + _optimizer_copies(cfg)
-    disk = BYTES_PER_PARAM * (params * copies * _checkpoints_kept(cfg, length) + export)
+        disk_note = 'model'
+    run = Run(step.key, step.task, cfg, nproc, step.needs[0] if step.needs else None)
+    if step.task != 'cls' and run.backbone_of not in backbones and _fine_tunes_an_export(cfg):
+        raise LadderError(f'{step.key}: fine-tunes an export that no cls step of the ladder makes')
+    disk, backbones[step.key] = run_checkpoint_bytes(run, backbones.get(run.backbone_of))
     gpu_hours = images / img_per_s / 3600 if img_per_s else None
     return StepCost(
         step.key,
@@ -350,8 +295,8 @@ def table(ladder: Ladder, rows: list[StepCost]) -> str:
         '',
         'train set: counted = the images found under the data root; published = engine/standard_sets.py. iterations: '
         'epochs × ⌈images / (batch × GPUs)⌉, or max_iters. checkpoint disk: parameters × 4 B × (1 + optimiser state '
-        'copies) × checkpoints kept (max_keep_ckpts or every save, + 1 for save_best), + the exported backbone twice '
-        '(.pth, .safetensors) for cls.',
+        'copies + 1 with an EMA hook) × checkpoints kept (max_keep_ckpts or every save, + 1 for save_best), + the '
+        'exported backbone twice (.pth, .safetensors) for cls.',
     ]
     used = {row.throughput.source: row.throughput.note for row in rows if row.throughput}
     out += [f'{source}: {note}' for source, note in used.items()]
